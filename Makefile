@@ -1,0 +1,46 @@
+# usdtpay: `make run` starts the service on SQLite; `make test` runs the suite.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test lint fmt bench devchain clean
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python python3.11
+	@touch $@
+
+setup: .venv/.synced
+
+devchain: scripts/devchain/node_modules/.installed
+
+scripts/devchain/node_modules/.installed: scripts/devchain/package.json scripts/devchain/package-lock.json
+	cd scripts/devchain && npm ci --no-audit --no-fund
+	@touch $@
+
+run: setup
+	mkdir -p var
+	.venv/bin/usdtpay run --host $(HOST) --port $(PORT)
+
+test: setup devchain
+	.venv/bin/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+fmt: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: setup devchain
+	$(PY) -m scripts.bench.all
+
+clean:
+	rm -rf .venv var .pytest_cache

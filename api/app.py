@@ -1,0 +1,51 @@
+"""The Litestar application: one router per protocol face."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from api.faces import usdt
+from api.state import AppState
+from engine.clock import Clock, SystemClock
+from engine.config import Settings
+from engine.db import create_engine, create_session_factory
+
+
+@get("/healthz", operation_id="liveness", summary="Liveness: answers without touching the database")
+async def healthz() -> dict[str, bool]:
+    return {"ok": True}
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.app_state = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            clock=clock or SystemClock(),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    def provide_app_state(state: State) -> AppState:
+        value: AppState = state.app_state
+        return value
+
+    routers: list[Any] = [usdt.router()]
+    return Litestar(
+        route_handlers=[healthz, *routers],
+        lifespan=[lifespan],
+        dependencies={"app_state": Provide(provide_app_state, sync_to_thread=False)},
+        openapi_config=OpenAPIConfig(title="usdtpay", version="0.1.0", path="/schema"),
+    )

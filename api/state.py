@@ -1,0 +1,33 @@
+"""Long-lived things the app shares across requests, built in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.ratelimit import RateLimiter
+from engine.clock import Clock
+from engine.config import Settings
+from engine.db import SessionFactory
+from engine.rates.service import current_quote
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    clock: Clock
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.api.rate_limit_per_minute)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def rate(self, session: AsyncSession) -> Decimal:
+        return (await current_quote(session, self.settings, self.now())).rate

@@ -1,0 +1,51 @@
+"""Background workers that `usdtpay run` starts beside the API.
+
+A worker is an async function taking the shared context and returning when
+`ctx.stop` is set. Each later part (rate refresher, watchers, notifier,
+fiat query step) adds itself to `available_workers`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from engine.clock import Clock, SystemClock
+from engine.config import Settings
+from engine.db import SessionFactory
+
+log = logging.getLogger("usdtpay.workers")
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    sessions: SessionFactory
+    clock: Clock = field(default_factory=SystemClock)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+Worker = Callable[[WorkerContext], Awaitable[None]]
+
+
+def available_workers(settings: Settings) -> dict[str, Worker]:
+    """The workers this deployment's settings call for, by name."""
+    workers: dict[str, Worker] = {}
+    return workers
+
+
+async def supervise(name: str, worker: Worker, ctx: WorkerContext, *, restart_delay_s: float = 5.0) -> None:
+    """Keep a worker running: a crash is logged and the worker restarted."""
+    while not ctx.stop.is_set():
+        try:
+            await worker(ctx)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker %s crashed; restarting in %.0f s", name, restart_delay_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ctx.stop.wait(), timeout=restart_delay_s)

@@ -1,0 +1,122 @@
+"""Unique-amount reservations (DESIGN invariant 2).
+
+The order gets the smallest free offset k in 1..N: amount = base + k*step,
+tried on every enabled address of the chain before moving to k+1, so many
+concurrent orders at one price spread over the addresses. A slot is a row
+unique on (chain, address, amount): taken by INSERT ... ON CONFLICT DO
+NOTHING, or by re-pointing a row whose hold has lapsed with a conditional
+UPDATE. Both are decided by the database, so two processes can never hold
+the same live slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.errors import BusinessRule
+from engine.models import Reservation, Wallet
+
+
+@dataclass(frozen=True)
+class Slot:
+    address: str
+    amount_units: int
+
+
+class AmountsExhausted(BusinessRule):
+    code = "amounts_exhausted"
+
+
+async def enabled_addresses(session: AsyncSession, chain: str) -> list[str]:
+    rows = await session.scalars(
+        select(Wallet.address).where(Wallet.chain == chain, Wallet.enabled.is_(True)).order_by(Wallet.id)
+    )
+    return list(rows)
+
+
+async def _live_slots(
+    session: AsyncSession, chain: str, low: int, high: int, now: datetime
+) -> set[tuple[str, int]]:
+    rows = await session.execute(
+        select(Reservation.address, Reservation.amount_units).where(
+            Reservation.chain == chain,
+            Reservation.amount_units.between(low, high),
+            Reservation.held_until > now,
+        )
+    )
+    return {(address, amount) for address, amount in rows.tuples()}
+
+
+async def _try_take(
+    session: AsyncSession,
+    chain: str,
+    slot: Slot,
+    order_id: int,
+    held_until: datetime,
+    now: datetime,
+) -> bool:
+    values = {
+        "chain": chain,
+        "address": slot.address,
+        "amount_units": slot.amount_units,
+        "order_id": order_id,
+        "held_until": held_until,
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(insert(Reservation).values(**values).on_conflict_do_nothing())
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    lapsed = await session.execute(
+        update(Reservation)
+        .where(
+            and_(
+                Reservation.chain == chain,
+                Reservation.address == slot.address,
+                Reservation.amount_units == slot.amount_units,
+                Reservation.held_until <= now,
+            )
+        )
+        .values(order_id=order_id, held_until=held_until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(lapsed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def reserve(
+    session: AsyncSession,
+    *,
+    chain: str,
+    base_units: int,
+    step_units: int,
+    slots: int,
+    order_id: int,
+    held_until: datetime,
+    now: datetime,
+) -> Slot:
+    """Hold the smallest free (offset, address) slot above `base_units`."""
+    addresses = await enabled_addresses(session, chain)
+    if not addresses:
+        raise BusinessRule(
+            f"no enabled receiving address on {chain}; add one with `usdtpay wallet add --chain {chain}`",
+            code="no_wallet",
+        )
+    low, high = base_units + step_units, base_units + slots * step_units
+    taken = await _live_slots(session, chain, low, high, now)
+    for k in range(1, slots + 1):
+        amount = base_units + k * step_units
+        for address in addresses:
+            if (address, amount) in taken:
+                continue
+            slot = Slot(address, amount)
+            if await _try_take(session, chain, slot, order_id, held_until, now):
+                return slot
+    raise AmountsExhausted(
+        f"all {slots} unique amounts near this price are in use on {chain} "
+        f"({len(addresses)} address(es)); retry later, add receiving addresses, "
+        "or raise orders.offset_slots"
+    )

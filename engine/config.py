@@ -1,0 +1,145 @@
+"""Settings: environment variables prefixed USDTPAY_, plus an optional TOML file.
+
+Top-level names that black-box checks rely on (`USDTPAY_DATABASE_URL`,
+`USDTPAY_RATE_FIXED`) stay flat; everything else is grouped and set with a
+double underscore, e.g. `USDTPAY_ORDERS__EXPIRE_MINUTES=15`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Chain = Literal["tron", "eth"]
+
+TRON_USDT_CONTRACT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+ETH_USDT_CONTRACT = "0xdAC17F958D2ee523a2206206994597C13D831ec7"
+
+
+class OrderSettings(BaseModel):
+    expire_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
+    late_window_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
+    # The USDT price is rounded up to this many decimals before the unique
+    # fraction is added on top.
+    base_decimals: int = Field(2, ge=0, le=5)
+    offset_step_units: int = Field(1, ge=1)  # 0.000001 USDT
+    offset_slots: int = Field(9999, ge=1, le=1_000_000)
+    max_usdt_units: int = Field(1_000_000 * 10**6, ge=1)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+
+class RateSettings(BaseModel):
+    # Sources that a deployment picks: fixed, okx, binance, coingecko.
+    sources: list[Literal["fixed", "okx", "binance", "coingecko"]] = ["okx", "binance", "coingecko"]
+    fixed: Decimal | None = None
+    multiply: Decimal = Decimal(1)
+    add: Decimal = Decimal(0)
+    max_age_seconds: int = Field(600, ge=1)
+    refresh_seconds: int = Field(60, ge=1)
+    timeout_seconds: float = 5.0
+    okx_url: str = "https://www.okx.com/v3/c2c/tradingOrders/books"
+    binance_url: str = "https://p2p.binance.com/bapi/c2c/v2/friendly/c2c/adv/search"
+    coingecko_url: str = "https://api.coingecko.com/api/v3/simple/price"
+
+
+class TronSettings(BaseModel):
+    enabled: bool = False
+    node_urls: list[str] = ["https://api.trongrid.io"]
+    api_keys: list[SecretStr] = []
+    usdt_contract: str = TRON_USDT_CONTRACT
+    batch_blocks: int = Field(20, ge=1)
+    poll_seconds: float = 3.0
+    start_block: int | None = None
+    timeout_seconds: float = 10.0
+
+
+class EthSettings(BaseModel):
+    enabled: bool = False
+    rpc_urls: list[str] = ["http://127.0.0.1:8545"]
+    usdt_contract: str = ETH_USDT_CONTRACT
+    confirmations: int = Field(12, ge=0)
+    batch_blocks: int = Field(500, ge=1)
+    poll_seconds: float = 12.0
+    start_block: int | None = None
+    timeout_seconds: float = 10.0
+    # eth_getLogs topic lists are chunked so one filter stays small.
+    addresses_per_filter: int = Field(100, ge=1)
+
+
+class NotifySettings(BaseModel):
+    # Hosts (or CIDR networks) merchants may target although they resolve to
+    # loopback/private addresses; empty means public addresses only.
+    allow_hosts: list[str] = []
+    timeout_seconds: float = 3.0
+    max_body_bytes: int = 64 * 1024
+    batch_size: int = 50
+    poll_seconds: float = 0.5
+    workers: int = 4
+
+
+class ApiSettings(BaseModel):
+    # Networks allowed to call the unauthenticated merchant endpoints of the
+    # cashier and dryad faces without an API key.
+    trusted_networks: list[str] = [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+    ]
+    rate_limit_per_minute: int = Field(600, ge=1)
+    default_pid: str = "10001"
+    logo_url: str = "/static/logo.svg"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="USDTPAY_", env_nested_delimiter="__", extra="ignore")
+    config_file: ClassVar[Path | None] = None
+
+    database_url: str = "sqlite+aiosqlite:///var/usdtpay.db"
+    rate_fixed: Decimal | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    timezone: str = "Asia/Shanghai"
+    orders: OrderSettings = OrderSettings()
+    rate: RateSettings = RateSettings()
+    tron: TronSettings = TronSettings()
+    eth: EthSettings = EthSettings()
+    notify: NotifySettings = NotifySettings()
+    api: ApiSettings = ApiSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
+        return tuple(sources)
+
+    def effective_rate_fixed(self) -> Decimal | None:
+        return self.rate_fixed if self.rate_fixed is not None else self.rate.fixed
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Build settings from the environment and, when given, a TOML file.
+
+    Environment variables win over the file so one deployment file can be
+    overridden per process.
+    """
+    Settings.config_file = Path(config_file) if config_file else None
+    return Settings()

@@ -1,0 +1,63 @@
+"""Merchants and receiving wallets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.addresses import normalize
+from engine.errors import BadInput, Conflict, Forbidden
+from engine.models import Merchant, Wallet
+
+
+async def get_merchant(session: AsyncSession, pid: str) -> Merchant | None:
+    return (await session.scalars(select(Merchant).where(Merchant.pid == pid))).one_or_none()
+
+
+async def require_merchant(session: AsyncSession, pid: object) -> Merchant:
+    """403 for an unknown pid, as seed 004's error table says."""
+    if not isinstance(pid, str) or not pid:
+        raise Forbidden("pid is missing or unknown")
+    merchant = await get_merchant(session, pid)
+    if merchant is None:
+        raise Forbidden(f"unknown merchant pid {pid[:32]!r}")
+    return merchant
+
+
+async def add_merchant(session: AsyncSession, pid: str, key: str, name: str, now: datetime) -> Merchant:
+    if not pid or len(pid) > 32:
+        raise BadInput("pid must be 1 to 32 characters")
+    if len(key) < 16:
+        raise BadInput("key must be at least 16 characters")
+    if await get_merchant(session, pid) is not None:
+        raise Conflict(f"merchant {pid} exists")
+    merchant = Merchant(pid=pid, key=key, name=name, created_at=now)
+    session.add(merchant)
+    await session.flush()
+    return merchant
+
+
+async def list_merchants(session: AsyncSession) -> list[Merchant]:
+    return list(await session.scalars(select(Merchant).order_by(Merchant.id)))
+
+
+async def add_wallet(
+    session: AsyncSession, chain: str, address: str, now: datetime, label: str = ""
+) -> Wallet:
+    canonical = normalize(chain, address)
+    existing = await session.scalar(select(Wallet).where(Wallet.chain == chain, Wallet.address == canonical))
+    if existing is not None:
+        raise Conflict(f"wallet {canonical} on {chain} exists")
+    wallet = Wallet(chain=chain, address=canonical, enabled=True, label=label, created_at=now)
+    session.add(wallet)
+    await session.flush()
+    return wallet
+
+
+async def list_wallets(session: AsyncSession, chain: str | None = None) -> list[Wallet]:
+    stmt = select(Wallet).order_by(Wallet.chain, Wallet.id)
+    if chain:
+        stmt = stmt.where(Wallet.chain == chain)
+    return list(await session.scalars(stmt))

@@ -1,0 +1,255 @@
+"""All tables, in one place. Money columns are integers (atomic units / fen);
+rates are stored as decimal text so no database ever rounds them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python on every backend (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pid: Mapped[str] = mapped_column(String(32), unique=True)
+    # The shared secret for MD5 request signatures and HMAC callbacks; the
+    # signature schemes need the plain value, so it is stored as given.
+    key: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Wallet(Base):
+    """A watch-only receiving address: the engine never holds its key."""
+
+    __tablename__ = "wallets"
+    __table_args__ = (UniqueConstraint("chain", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Order(Base):
+    """One table for every face and channel."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "merchant_order_no"),
+        Index("ix_orders_match", "chain", "address", "usdt_units"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+
+    # The platform order number: random, below 2^53 (faces send it as a JSON number).
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    merchant_order_no: Mapped[str] = mapped_column(String(64))
+    face: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(256), default="")
+    currency: Mapped[str] = mapped_column(String(4))
+    fiat_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # The USDT price as the merchant gave it (USDT-priced orders only);
+    # usdt_units is what the payer must send, unique fraction included.
+    usdt_price_units: Mapped[int | None] = mapped_column(BigInteger)
+    usdt_units: Mapped[int | None] = mapped_column(BigInteger)
+    rate: Mapped[str | None] = mapped_column(String(32))
+    chain: Mapped[str | None] = mapped_column(String(8))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    paid_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notify_url: Mapped[str] = mapped_column(String(1024), default="")
+    return_url: Mapped[str] = mapped_column(String(1024), default="")
+    param: Mapped[str] = mapped_column(Text, default="")
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(80))
+    payer_address: Mapped[str | None] = mapped_column(String(64))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    paid_units: Mapped[int | None] = mapped_column(BigInteger)
+    channel_trade_no: Mapped[str | None] = mapped_column(String(64))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Reservation(Base):
+    """One row per (chain, address, amount) slot, ever.
+
+    The unique constraint is the guarantee of invariant 2: a slot is taken
+    by inserting it, or by re-pointing a row whose hold has lapsed with a
+    conditional UPDATE; both are single statements the database arbitrates.
+    """
+
+    __tablename__ = "reservations"
+    __table_args__ = (UniqueConstraint("chain", "address", "amount_units"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(64))
+    amount_units: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    held_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Transfer(Base):
+    """Every USDT transfer to one of our addresses that the engine has seen,
+    matched to an order or kept as unmatched with its reason."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        UniqueConstraint("chain", "tx_hash", "log_index"),
+        Index("ix_transfers_status", "status"),
+        Index("ix_transfers_block", "chain", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(8))
+    # Lower-case hex without 0x, so EVM and TRON hashes compare the same way.
+    tx_hash: Mapped[str] = mapped_column(String(80))
+    log_index: Mapped[int] = mapped_column(Integer)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    from_address: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(64))
+    token_contract: Mapped[str] = mapped_column(String(64))
+    amount_units: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # matched | unmatched
+    reason: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), default="watcher")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChainCursor(Base):
+    __tablename__ = "chain_cursors"
+
+    chain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    next_block: Mapped[int] = mapped_column(BigInteger)  # first block not yet ingested
+    head: Mapped[int | None] = mapped_column(BigInteger)
+    final_head: Mapped[int | None] = mapped_column(BigInteger)
+    head_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocks_processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Notification(Base):
+    """The outbox: written in the same transaction as the state change."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(40), unique=True)
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    merchant_id: Mapped[int] = mapped_column(Integer)
+    scheme: Mapped[str] = mapped_column(String(16))  # usdt | dryad | quickpay
+    event: Mapped[str] = mapped_column(String(16), default="paid")
+    url: Mapped[str] = mapped_column(String(1024))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NotificationAttempt(Base):
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(String(2048))
+    error: Mapped[str | None] = mapped_column(String(512))
+    outcome: Mapped[str] = mapped_column(String(16))  # delivered | retry | failed
+
+
+class ChannelPayment(Base):
+    """A fiat payment attempt at a channel (WeChat, Alipay, QuickPay)."""
+
+    __tablename__ = "channel_payments"
+    __table_args__ = (UniqueConstraint("channel", "channel_trade_no"),)
+
+    # Random like order ids: the dryad face shows it as `transactionId`.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    client_type: Mapped[str] = mapped_column(String(16))
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    channel_trade_no: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    pay_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RateSnapshot(Base):
+    __tablename__ = "rate_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rate: Mapped[str] = mapped_column(String(32))  # adjusted CNY per USDT
+    median: Mapped[str] = mapped_column(String(32))  # before adjustment
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

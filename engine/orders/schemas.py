@@ -1,0 +1,54 @@
+"""What a face hands the order service, and the unified statuses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+class Currency(StrEnum):
+    CNY = "CNY"
+    USDT = "USDT"
+
+
+CHAINS = ("tron", "eth")
+CHANNELS = ("wechat", "alipay", "quickpay")
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """A validated create request, in integer units.
+
+    `amount_units` is fen for CNY and USDT atomic units for USDT. `chain`
+    is set for on-chain orders; `channel` for fiat orders; neither when the
+    payer picks later (the cashier face).
+    """
+
+    face: str
+    merchant_order_no: str
+    currency: Currency
+    amount_units: int
+    chain: str | None = None
+    channel: str | None = None
+    subject: str = ""
+    notify_url: str = ""
+    return_url: str = ""
+    param: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Stable digest of everything the merchant asked for: a retried
+        create with the same fingerprint returns the original order."""
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,161 @@
+"""Creating orders: pricing, unique-amount reservation, safe retries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine import amounts, money
+from engine.config import OrderSettings
+from engine.db import SessionFactory
+from engine.errors import BusinessRule, Conflict
+from engine.ids import new_platform_id
+from engine.models import Merchant, Order
+from engine.orders import queries
+from engine.orders.schemas import Currency, NewOrder, OrderStatus
+
+RateLookup = Callable[[AsyncSession], Awaitable[Decimal]]
+
+
+async def _price_usdt(
+    session: AsyncSession, new: NewOrder, settings: OrderSettings, rate_lookup: RateLookup
+) -> tuple[int, Decimal | None]:
+    """The base USDT price (before the unique fraction) and the rate used."""
+    if new.currency == Currency.USDT:
+        return money.usdt_base(new.amount_units, settings.base_decimals), None
+    rate = await rate_lookup(session)
+    return money.fen_to_usdt_base(new.amount_units, rate, settings.base_decimals), rate
+
+
+def _existing_or_conflict(existing: Order, new: NewOrder) -> Order:
+    if existing.fingerprint == new.fingerprint():
+        return existing
+    raise Conflict(
+        f"order_no {new.merchant_order_no!r} already exists with different parameters; use a new order number"
+    )
+
+
+async def create_order(
+    session: AsyncSession,
+    merchant: Merchant,
+    new: NewOrder,
+    *,
+    settings: OrderSettings,
+    rate_lookup: RateLookup,
+    now: datetime,
+) -> tuple[Order, bool]:
+    """Create (and flush) an order; returns (order, created).
+
+    A repeat of an existing merchant order number with the same parameters
+    returns the original order; with different parameters it is a Conflict.
+    """
+    existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
+    if existing is not None:
+        return _existing_or_conflict(existing, new), False
+
+    order_id = new_platform_id()
+    expires_at = now + timedelta(minutes=settings.expire_minutes)
+    order = Order(
+        id=order_id,
+        merchant_id=merchant.id,
+        merchant_order_no=new.merchant_order_no,
+        face=new.face,
+        subject=new.subject,
+        currency=new.currency.value,
+        fiat_fen=new.amount_units if new.currency == Currency.CNY else None,
+        usdt_price_units=new.amount_units if new.currency == Currency.USDT else None,
+        chain=new.chain,
+        channel=new.channel,
+        status=OrderStatus.PENDING.value,
+        created_at=now,
+        expires_at=expires_at,
+        notify_url=new.notify_url,
+        return_url=new.return_url,
+        param=new.param,
+        extra=dict(new.extra),
+        fingerprint=new.fingerprint(),
+    )
+    if new.chain is not None:
+        await assign_chain(session, order, new.chain, settings=settings, rate_lookup=rate_lookup, now=now)
+    session.add(order)
+    await session.flush()
+    return order, True
+
+
+async def assign_chain(
+    session: AsyncSession,
+    order: Order,
+    chain: str,
+    *,
+    settings: OrderSettings,
+    rate_lookup: RateLookup,
+    now: datetime,
+) -> None:
+    """Price the order in USDT on `chain` and reserve its unique amount.
+
+    Used at creation, and by the cashier when a payer picks a chain later.
+    """
+    amount = order.fiat_fen if order.currency == Currency.CNY else order.usdt_price_units
+    assert amount is not None
+    new = NewOrder(
+        face=order.face,
+        merchant_order_no="",
+        currency=Currency(order.currency),
+        amount_units=amount,
+    )
+    base, rate = await _price_usdt(session, new, settings, rate_lookup)
+    if base + settings.offset_slots * settings.offset_step_units > settings.max_usdt_units:
+        raise BusinessRule(
+            f"amount exceeds the maximum of {money.format_usdt(settings.max_usdt_units)} USDT per order",
+            code="amount_too_large",
+        )
+    held_until = order.expires_at + timedelta(minutes=settings.late_window_minutes)
+    slot = await amounts.reserve(
+        session,
+        chain=chain,
+        base_units=base,
+        step_units=settings.offset_step_units,
+        slots=settings.offset_slots,
+        order_id=order.id,
+        held_until=held_until,
+        now=now,
+    )
+    order.chain = chain
+    order.address = slot.address
+    order.usdt_units = slot.amount_units
+    order.rate = str(rate) if rate is not None else None
+
+
+async def create_order_committed(
+    sessions: SessionFactory,
+    merchant: Merchant,
+    new: NewOrder,
+    *,
+    settings: OrderSettings,
+    rate_lookup: RateLookup,
+    now: datetime,
+) -> tuple[Order, bool]:
+    """Own the unit of work: create and commit.
+
+    Two concurrent creates with one order number race on the unique
+    constraint; the loser re-reads and answers like a retry would.
+    """
+    for _ in range(2):
+        async with sessions() as session:
+            try:
+                result = await create_order(
+                    session, merchant, new, settings=settings, rate_lookup=rate_lookup, now=now
+                )
+                await session.commit()
+                return result
+            except IntegrityError:
+                await session.rollback()
+    async with sessions() as session:
+        existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
+        if existing is None:
+            raise Conflict("the order could not be stored; retry the request")
+        return _existing_or_conflict(existing, new), False

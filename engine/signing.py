@@ -1,0 +1,92 @@
+"""The usdt face's MD5 signature (seed 004), and JSON that keeps number text.
+
+Rendering rules, applied to every field except `signature`:
+- a field whose value is null or the empty string is left out;
+- strings are used as they are;
+- numbers are their JSON text exactly as sent (`1`, `100.00`, `1e3`);
+- booleans are `true` / `false`;
+- objects and arrays are compact JSON (`{"a":1}`), keys in the order sent,
+  non-ASCII characters as themselves.
+Fields are sorted by key (byte order of ASCII), joined as `k=v` with `&`,
+`&key=<merchant key>` is appended, and the MD5 of the UTF-8 bytes is written
+as upper-case hex.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+class JsonNumber(str):
+    """A JSON number kept as the text it was sent as."""
+
+    __slots__ = ()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_exact(data: str | bytes) -> Any:
+    """json.loads that keeps numbers as their text (JsonNumber) and refuses
+    NaN / Infinity."""
+    return json.loads(data, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_reject_constant)
+
+
+def render_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int):  # str includes JsonNumber
+        return str(value)
+    if isinstance(value, Mapping | list | tuple):
+        return compact_json(value)
+    raise TypeError(f"cannot sign a value of type {type(value).__name__}")
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON that writes JsonNumber as its original text."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, JsonNumber):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Mapping):
+        items = (f"{json.dumps(str(k), ensure_ascii=False)}:{compact_json(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(compact_json(v) for v in value) + "]"
+    raise TypeError(f"cannot render a value of type {type(value).__name__}")
+
+
+def signing_string(fields: Mapping[str, Any], key: str) -> str:
+    parts = [
+        f"{name}={render_value(value)}"
+        for name, value in sorted(fields.items())
+        if name != "signature" and value is not None and value != ""
+    ]
+    parts.append(f"key={key}")
+    return "&".join(parts)
+
+
+def md5_sign(fields: Mapping[str, Any], key: str) -> str:
+    return hashlib.md5(signing_string(fields, key).encode(), usedforsecurity=False).hexdigest().upper()
+
+
+def md5_verify(fields: Mapping[str, Any], key: str, signature: object) -> bool:
+    if not isinstance(signature, str) or not signature:
+        return False
+    expected = md5_sign(fields, key)
+    return hmac.compare_digest(expected.encode(), signature.strip().upper().encode())
+
+
+def hmac_sha256_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
