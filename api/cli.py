@@ -166,13 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     wlist.add_argument("--chain", choices=["tron", "eth"])
     rate = sub.add_parser("rate").add_subparsers(dest="sub", required=True)
     rate.add_parser("show")
-    for extend in EXTENSIONS:
-        extend(sub)
+    for module in command_modules():
+        module.register(sub)
+        COMMANDS.update(module.COMMANDS)
     return parser
 
 
-# Later parts (watch, notify, status, reconcile, export) add sub-commands here.
-EXTENSIONS: list[Callable[[Any], None]] = []
+def command_modules() -> list[Any]:
+    """Sub-command modules under api/commands (watch, notify, status, ...)."""
+    import importlib
+    import pkgutil
+
+    import api.commands
+
+    names = sorted(m.name for m in pkgutil.iter_modules(api.commands.__path__))
+    return [importlib.import_module(f"api.commands.{name}") for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:

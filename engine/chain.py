@@ -1,0 +1,71 @@
+"""What the engine needs from a chain, as data and Protocols.
+
+Watchers (and the supplement and reconcile callers) implement `ChainReader`
+per chain; the engine never imports them (DESIGN: imports go one way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ChainTransfer:
+    """One token Transfer log, decoded.
+
+    Addresses are in the canonical form stored in `wallets` (TRON base58,
+    EVM EIP-55); `tx_hash` is lower-case hex without 0x (see
+    engine.addresses.normalize_tx_hash); amounts are atomic units.
+    """
+
+    chain: str
+    tx_hash: str
+    log_index: int
+    block_number: int
+    block_time: datetime
+    from_address: str
+    to_address: str
+    token_contract: str
+    amount_units: int
+    success: bool = True
+
+
+@dataclass(frozen=True)
+class Heads:
+    head: int  # newest block the node knows
+    final: int  # newest block that counts as final (solidified / N confirmations)
+    head_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TxLookup:
+    """A transaction fetched by hash, for supplement and reconcile.
+
+    `found` False means the node does not know the hash. `transfers` are all
+    Transfer logs of the tx (any token, any recipient) so the caller can say
+    exactly which check failed.
+    """
+
+    found: bool
+    block_number: int | None = None
+    block_time: datetime | None = None
+    success: bool = False
+    final: bool = False
+    transfers: tuple[ChainTransfer, ...] = ()
+
+
+class ChainReader(Protocol):
+    chain: str
+
+    async def heads(self) -> Heads: ...
+
+    async def transfers(self, start: int, end: int, addresses: frozenset[str]) -> list[ChainTransfer]:
+        """USDT Transfer logs in blocks [start, end] (inclusive) whose
+        recipient is in `addresses` and whose receipt succeeded."""
+        ...
+
+    async def block_time(self, number: int) -> datetime: ...
+
+    async def transaction(self, tx_hash: str) -> TxLookup: ...
