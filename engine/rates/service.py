@@ -3,13 +3,15 @@ with its time in the database so every process sees the same value."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.config import Settings
@@ -18,6 +20,7 @@ from engine.models import RateSnapshot
 from engine.money import round_up
 
 RATE_PLACES = 6
+SNAPSHOT_RETENTION = timedelta(days=30)
 
 
 class RateSource(Protocol):
@@ -42,30 +45,47 @@ def adjust(median: Decimal, settings: Settings) -> Decimal:
     return round_up(value, RATE_PLACES)
 
 
-async def refresh(
-    session: AsyncSession, sources: list[RateSource], settings: Settings, now: datetime
-) -> Quote:
-    """Ask every source, keep the median of those that answered, store it."""
+async def collect(sources: Sequence[RateSource]) -> tuple[list[Decimal], dict[str, str]]:
+    """Ask every source at once; returns the values that came back and a
+    per-source report ("7.25" or "error: ..."). Needs no database session,
+    so callers never hold one across the network."""
+    results = await asyncio.gather(*(source.fetch() for source in sources), return_exceptions=True)
     values: list[Decimal] = []
     report: dict[str, str] = {}
-    for source in sources:
-        try:
-            value = await source.fetch()
-        except Exception as exc:  # a source failing must not stop the others
-            report[source.name] = f"error: {type(exc).__name__}: {str(exc)[:120]}"
-            continue
-        if value <= 0:
-            report[source.name] = f"error: non-positive rate {value}"
-            continue
-        values.append(value)
-        report[source.name] = str(value)
+    for source, result in zip(sources, results, strict=True):
+        if isinstance(result, BaseException):
+            # A source failing must not stop the others.
+            report[source.name] = f"error: {type(result).__name__}: {str(result)[:160]}"
+        elif result <= 0:
+            report[source.name] = f"error: non-positive rate {result}"
+        else:
+            values.append(result)
+            report[source.name] = str(result)
+    return values, report
+
+
+async def record(
+    session: AsyncSession, values: list[Decimal], report: dict[str, str], settings: Settings, now: datetime
+) -> Quote:
+    """Store the adjusted median of `values` as the current rate (flushes)."""
     if not values:
         raise Unavailable(f"no rate source answered: {report}")
     median = Decimal(statistics.median(values))
     rate = adjust(median, settings)
     session.add(RateSnapshot(rate=str(rate), median=str(median), sources=report, fetched_at=now))
+    # Old snapshots only matter for a while (orders keep the rate they used).
+    await session.execute(delete(RateSnapshot).where(RateSnapshot.fetched_at < now - SNAPSHOT_RETENTION))
     await session.flush()
     return Quote(rate=rate, fetched_at=now, sources=report)
+
+
+async def refresh(
+    session: AsyncSession, sources: Sequence[RateSource], settings: Settings, now: datetime
+) -> Quote:
+    """collect() then record(); the refresher calls the two apart so that no
+    session is open while the sources are asked."""
+    values, report = await collect(sources)
+    return await record(session, values, report, settings, now)
 
 
 async def latest(session: AsyncSession) -> RateSnapshot | None:
@@ -91,7 +111,6 @@ async def current_quote(session: AsyncSession, settings: Settings, now: datetime
     if age > timedelta(seconds=settings.rate.max_age_seconds):
         raise Unavailable(
             f"the CNY/USDT rate is {int(age.total_seconds())} s old "
-            f"(limit {settings.rate.max_age_seconds} s); "
             f"(limit {settings.rate.max_age_seconds} s); "
             "price the order in USDT or retry when the rate sources answer"
         )
