@@ -213,14 +213,14 @@ def _binance(body: Any, state: SourceState) -> Reply:
     )
     if not ok_request or state.fault == "error_envelope":
         message = "illegal parameter" if not ok_request else "system abnormality"
-        payload = {
+        error: dict[str, Any] = {
             "code": "000002",
             "message": message,
             "messageDetail": None,
             "data": None,
             "success": False,
         }
-        return _json(200, payload)
+        return _json(200, error)
     rows = int(body.get("rows") or 10)
     prices = [] if state.fault == "empty" else state.prices[:rows]
     ads = [binance_ad(p, n) for n, p in enumerate(prices)]
