@@ -15,8 +15,9 @@ USDT_DECIMALS = 6
 FEN_DECIMALS = 2
 USDT_UNIT = 10**USDT_DECIMALS
 
-# Plain decimal notation only: no sign, no exponent, no spaces, no "NaN".
-_DECIMAL_TEXT = re.compile(r"^(\d{1,15})(?:\.(\d{1,18}))?$")
+# Plain decimal notation only: ASCII digits (re.ASCII: `\d` would otherwise
+# admit "١٠٠" or "１００"), no sign, no exponent, no spaces, no "NaN".
+_DECIMAL_TEXT = re.compile(r"(\d{1,15})(?:\.(\d{1,18}))?", re.ASCII)
 
 
 def parse_amount(text: object, decimals: int, *, field: str = "amount") -> int:
@@ -28,8 +29,9 @@ def parse_amount(text: object, decimals: int, *, field: str = "amount") -> int:
     """
     if isinstance(text, bool) or not isinstance(text, str | int):
         raise BadInput(f'{field} must be a decimal number written as text, e.g. "100.00"')
-    raw = str(text).strip()
-    match = _DECIMAL_TEXT.match(raw)
+    # No stripping: " 100.00" or "100.00\n" is not what a signed amount looks like.
+    raw = str(text)
+    match = _DECIMAL_TEXT.fullmatch(raw)
     if match is None:
         raise BadInput(f"{field} must be a positive plain decimal such as 100.00, got {raw[:40]!r}")
     whole, frac = match.group(1), match.group(2) or ""
@@ -43,8 +45,8 @@ def parse_amount(text: object, decimals: int, *, field: str = "amount") -> int:
 
 def parse_rate(text: object) -> Decimal:
     """Parse a CNY-per-USDT rate (a positive decimal, up to 8 places)."""
-    raw = str(text).strip()
-    match = _DECIMAL_TEXT.match(raw)
+    raw = str(text).strip()  # operator-typed configuration
+    match = _DECIMAL_TEXT.fullmatch(raw)
     if match is None or len((match.group(2) or "").rstrip("0")) > 8:
         raise BadInput(f"rate must be a positive plain decimal, got {raw[:40]!r}")
     try:
