@@ -82,10 +82,12 @@ def md5_sign(fields: Mapping[str, Any], key: str) -> str:
 
 
 def md5_verify(fields: Mapping[str, Any], key: str, signature: object) -> bool:
-    if not isinstance(signature, str) or not signature:
+    """Constant-time check; letter case is ignored, nothing else is: no
+    stripped whitespace, and only ASCII (str.upper() maps "ﬀ" to "FF")."""
+    if not isinstance(signature, str) or not signature or not signature.isascii():
         return False
     expected = md5_sign(fields, key)
-    return hmac.compare_digest(expected.encode(), signature.strip().upper().encode())
+    return hmac.compare_digest(expected.encode(), signature.upper().encode())
 
 
 def hmac_sha256_hex(secret: str, message: bytes) -> str:
