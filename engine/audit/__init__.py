@@ -1,0 +1,1 @@
+"""Auditors' reconciliation: the books against the chains and channels."""
