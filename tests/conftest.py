@@ -54,13 +54,19 @@ async def pg_db(pg_url: str) -> AsyncIterator[Db]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def any_db(request: pytest.FixtureRequest, sqlite_root: Path, tmp_path: Path) -> AsyncIterator[Db]:
+def any_db_url(request: pytest.FixtureRequest, sqlite_root: Path, tmp_path: Path) -> str:
+    # A sync fixture: making the SQLite template and the PostgreSQL database
+    # run their own event loops, which cannot happen inside a running one.
     if request.param == "sqlite":
-        url = new_sqlite_url(sqlite_root, tmp_path / "usdtpay.db")
-    else:
-        url = request.getfixturevalue("pg_url")
-    handle = await open_db(url)
-    if request.param == "postgres":
+        return new_sqlite_url(sqlite_root, tmp_path / "usdtpay.db")
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def any_db(any_db_url: str) -> AsyncIterator[Db]:
+    handle = await open_db(any_db_url)
+    if handle.backend == "postgresql":
         await truncate_all(handle.engine)
     yield handle
     await handle.engine.dispose()
