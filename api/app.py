@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from api import static_routes
 from api.faces import usdt
 from api.state import AppState
 from engine.clock import Clock, SystemClock
@@ -42,7 +43,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         value: AppState = state.app_state
         return value
 
-    routers: list[Any] = [usdt.router()]
+    routers: list[Any] = [usdt.router(), *static_routes.routers()]
     return Litestar(
         route_handlers=[healthz, *routers],
         lifespan=[lifespan],
