@@ -69,6 +69,7 @@ class _Node:
     down_until: float = 0.0
     strikes: int = 0
     solid: int | None = None  # the last solidified head this node reported
+    solid_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one refresh for concurrent callers
 
 
 def _backoff(strikes: int, base: float = 0.5) -> float:

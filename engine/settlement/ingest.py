@@ -1,0 +1,293 @@
+"""Ingest decoded transfers: record each once, settle what matches (invariant 3).
+
+Idempotent on (chain, tx hash, log index): a replayed range finds its rows
+and does nothing. Every new transfer becomes a row, matched or unmatched
+with a reason; none is dropped. The order's status change and the
+merchant's notification are flushed in the caller's transaction
+(invariant 5); the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.chain import ChainTransfer
+from engine.models import Merchant, Order, Transfer
+from engine.notify.outbox import enqueue_order_event
+from engine.settlement.matching import Verdict, in_window, judge, near_amount_verdict
+from engine.settlement.rules import SETTLEABLE, MatchRules, Reason, TransferStatus
+
+CHUNK = 400  # bound parameters per IN (...) query, well under every backend's limit
+
+Key = tuple[str, int]  # (tx_hash, log_index)
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    duplicates: int = 0
+    matched_orders: list[int] = field(default_factory=list)
+    unmatched: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def recorded(self) -> int:
+        return len(self.matched_orders) + sum(self.unmatched.values())
+
+    def add(self, other: IngestResult) -> None:
+        self.received += other.received
+        self.duplicates += other.duplicates
+        self.matched_orders += other.matched_orders
+        self.unmatched.update(other.unmatched)
+
+
+class Settle(Enum):
+    SETTLED = "settled"
+    DUPLICATE = "duplicate"  # the (tx, log) row exists already
+    NOT_SETTLEABLE = "not_settleable"  # the order is paid / closed by now
+
+
+def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    dialect = session.get_bind().dialect.name
+    return postgresql.Insert if dialect == "postgresql" else sqlite.Insert
+
+
+def transfer_values(
+    transfer: ChainTransfer, status: TransferStatus, reason: Reason | None, order_id: int | None, source: str
+) -> dict[str, object]:
+    return {
+        "chain": transfer.chain,
+        "tx_hash": transfer.tx_hash,
+        "log_index": transfer.log_index,
+        "block_number": transfer.block_number,
+        "block_time": transfer.block_time,
+        "from_address": transfer.from_address,
+        "to_address": transfer.to_address,
+        "token_contract": transfer.token_contract,
+        "amount_units": transfer.amount_units,
+        "order_id": order_id,
+        "status": status.value,
+        "reason": reason.value if reason else None,
+        "source": source,
+    }
+
+
+async def insert_transfer(session: AsyncSession, values: dict[str, object], now: datetime) -> int | None:
+    """Insert one transfer row; None when (chain, tx, log) exists already."""
+    stmt = (
+        _insert(session)(Transfer)
+        .values(**values, created_at=now)
+        .on_conflict_do_nothing(index_elements=["chain", "tx_hash", "log_index"])
+        .returning(Transfer.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def known_keys(session: AsyncSession, chain: str, hashes: Iterable[str]) -> set[Key]:
+    unique = sorted(set(hashes))
+    found: set[Key] = set()
+    for i in range(0, len(unique), CHUNK):
+        rows = await session.execute(
+            select(Transfer.tx_hash, Transfer.log_index).where(
+                Transfer.chain == chain, Transfer.tx_hash.in_(unique[i : i + CHUNK])
+            )
+        )
+        found.update(rows.tuples())
+    return found
+
+
+async def exact_candidates(
+    session: AsyncSession, chain: str, transfers: Sequence[ChainTransfer]
+) -> dict[tuple[str, int], list[Order]]:
+    """Orders on each transfer's exact (address, amount), whatever their age."""
+    pairs = sorted({(t.to_address, t.amount_units) for t in transfers})
+    found: dict[tuple[str, int], list[Order]] = {}
+    for i in range(0, len(pairs), CHUNK // 2):
+        stmt = select(Order).where(
+            Order.chain == chain, tuple_(Order.address, Order.usdt_units).in_(pairs[i : i + CHUNK // 2])
+        )
+        for order in await session.scalars(stmt):
+            assert order.address is not None and order.usdt_units is not None
+            found.setdefault((order.address, order.usdt_units), []).append(order)
+    return found
+
+
+async def live_orders_at(
+    session: AsyncSession, chain: str, transfers: Sequence[ChainTransfer], rules: MatchRules
+) -> dict[str, list[Order]]:
+    """Settleable orders at the transfers' addresses whose windows may hold
+    one of the transfers, by address: the under / over payment suspects."""
+    if not transfers:
+        return {}
+    addresses = sorted({t.to_address for t in transfers})
+    earliest = min(t.block_time for t in transfers)
+    latest = max(t.block_time for t in transfers)
+    found: dict[str, list[Order]] = {}
+    for i in range(0, len(addresses), CHUNK):
+        stmt = select(Order).where(
+            Order.chain == chain,
+            Order.address.in_(addresses[i : i + CHUNK]),
+            Order.status.in_(SETTLEABLE),
+            Order.created_at <= latest,
+            Order.expires_at >= earliest - rules.late_window,
+        )
+        for order in await session.scalars(stmt):
+            assert order.address is not None
+            found.setdefault(order.address, []).append(order)
+    return found
+
+
+def likely_order(transfer: ChainTransfer, suspects: list[Order], rules: MatchRules) -> Order | None:
+    """The settleable order at the address, in its window, closest in amount."""
+    orders = [o for o in suspects if o.status in SETTLEABLE and in_window(o, transfer.block_time, rules)]
+    if not orders:
+        return None
+    return min(orders, key=lambda o: (abs((o.usdt_units or 0) - transfer.amount_units), o.created_at))
+
+
+async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
+    """Re-read the order under a row lock (PostgreSQL; SQLite writers are
+    serialised by BEGIN IMMEDIATE) so two settlers cannot both pay it."""
+    stmt = (
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def settle_transfer(
+    session: AsyncSession,
+    transfer: ChainTransfer,
+    order_id: int,
+    now: datetime,
+    *,
+    source: str,
+    existing_transfer_id: int | None = None,
+) -> Settle:
+    """Record `transfer` as the payment of the order and mark it paid.
+
+    The one code path for the watcher and for supplement. With
+    `existing_transfer_id`, an already recorded unmatched row is re-pointed
+    instead of inserting a new one.
+    """
+    order = await lock_order(session, order_id)
+    if order is None or order.status not in SETTLEABLE:
+        return Settle.NOT_SETTLEABLE
+    values = transfer_values(transfer, TransferStatus.MATCHED, None, order.id, source)
+    if existing_transfer_id is None:
+        transfer_id = await insert_transfer(session, values, now)
+        if transfer_id is None:
+            return Settle.DUPLICATE
+    else:
+        transfer_id = existing_transfer_id
+        await session.execute(
+            update(Transfer)
+            .where(Transfer.id == transfer_id)
+            .values(status=TransferStatus.MATCHED.value, reason=None, order_id=order.id)
+        )
+    order.status = "paid"
+    order.paid_late = transfer.block_time > order.expires_at
+    order.paid_at = transfer.block_time
+    order.tx_hash = transfer.tx_hash
+    order.payer_address = transfer.from_address
+    order.block_number = transfer.block_number
+    order.paid_units = transfer.amount_units
+    order.transfer_id = transfer_id
+    await session.flush()
+    merchant = await session.get(Merchant, order.merchant_id)
+    assert merchant is not None  # orders.merchant_id is a foreign key
+    await enqueue_order_event(session, order, merchant, "paid", now)
+    return Settle.SETTLED
+
+
+async def insert_unmatched(
+    session: AsyncSession, rows: list[tuple[ChainTransfer, Verdict]], now: datetime, source: str
+) -> tuple[Counter[str], int]:
+    """Insert unmatched rows in one statement per chunk; returns the reasons
+    counted for the rows inserted, and how many already existed."""
+    inserted: set[Key] = set()
+    for i in range(0, len(rows), CHUNK // 4):
+        chunk = rows[i : i + CHUNK // 4]
+        values = [
+            {**transfer_values(t, TransferStatus.UNMATCHED, v.reason, v.order_id, source), "created_at": now}
+            for t, v in chunk
+        ]
+        stmt = (
+            _insert(session)(Transfer)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["chain", "tx_hash", "log_index"])
+            .returning(Transfer.tx_hash, Transfer.log_index)
+        )
+        inserted.update((await session.execute(stmt)).tuples())
+    reasons: Counter[str] = Counter()
+    for transfer, verdict in rows:
+        if (transfer.tx_hash, transfer.log_index) in inserted:
+            assert verdict.reason is not None
+            reasons[verdict.reason.value] += 1
+    return reasons, len(rows) - len(inserted)
+
+
+def fresh_transfers(transfers: Sequence[ChainTransfer], known: set[Key]) -> list[ChainTransfer]:
+    """New transfers in chain order, each (tx, log) once."""
+    seen = set(known)
+    fresh: list[ChainTransfer] = []
+    for t in sorted(transfers, key=lambda t: (t.block_number, t.log_index, t.tx_hash)):
+        if (t.tx_hash, t.log_index) not in seen:
+            seen.add((t.tx_hash, t.log_index))
+            fresh.append(t)
+    return fresh
+
+
+async def ingest(
+    session: AsyncSession,
+    chain: str,
+    transfers: Sequence[ChainTransfer],
+    now: datetime,
+    rules: MatchRules,
+    *,
+    source: str = "watcher",
+) -> IngestResult:
+    """Record `transfers` of `chain` and settle the orders they pay; flush only."""
+    if any(t.chain != chain for t in transfers):
+        raise ValueError(f"ingest for {chain} was given transfers of another chain")
+    result = IngestResult(received=len(transfers))
+    fresh = fresh_transfers(transfers, await known_keys(session, chain, (t.tx_hash for t in transfers)))
+    result.duplicates = len(transfers) - len(fresh)
+    candidates = await exact_candidates(session, chain, fresh)
+    verdicts = [(t, judge(t, candidates.get((t.to_address, t.amount_units), []), rules)) for t in fresh]
+    suspects = await live_orders_at(session, chain, [t for t, v in verdicts if v is None], rules)
+    settled: set[int] = set()
+    unmatched: list[tuple[ChainTransfer, Verdict]] = []
+    for transfer, first in verdicts:
+        verdict = first or near_amount_verdict(
+            transfer, likely_order(transfer, suspects.get(transfer.to_address, []), rules)
+        )
+        if verdict.reason is None and verdict.order_id in settled:
+            verdict = Verdict(verdict.order_id, Reason.ALREADY_PAID)  # twice in one batch
+        if verdict.reason is None and verdict.order_id is not None:
+            outcome = await settle_transfer(session, transfer, verdict.order_id, now, source=source)
+            if outcome is Settle.SETTLED:
+                settled.add(verdict.order_id)
+                result.matched_orders.append(verdict.order_id)
+                continue
+            if outcome is Settle.DUPLICATE:  # a concurrent writer recorded it first
+                result.duplicates += 1
+                continue
+            verdict = Verdict(verdict.order_id, await _unsettleable_reason(session, verdict.order_id))
+        unmatched.append((transfer, verdict))
+    reasons, existed = await insert_unmatched(session, unmatched, now, source)
+    result.unmatched.update(reasons)
+    result.duplicates += existed
+    await session.flush()
+    return result
+
+
+async def _unsettleable_reason(session: AsyncSession, order_id: int) -> Reason:
+    order = await session.get(Order, order_id)
+    return Reason.ALREADY_PAID if order is None or order.status == "paid" else Reason.ORDER_CLOSED

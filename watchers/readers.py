@@ -1,0 +1,50 @@
+"""Build the chain readers a deployment's settings call for.
+
+The API (supplement) and the `usdtpay watch` / `usdtpay run` processes get
+their readers here, so each chain's reader is constructed in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from engine.chain import ChainReader
+from engine.config import Settings
+from engine.errors import Unavailable
+
+CHAINS = ("tron", "eth")
+# Nominal block interval, used to express a lag in blocks as seconds.
+BLOCK_SECONDS = {"tron": 3.0, "eth": 12.0}
+
+
+class ClosableReader(ChainReader, Protocol):
+    async def aclose(self) -> None: ...
+
+
+def chain_enabled(settings: Settings, chain: str) -> bool:
+    if chain == "tron":
+        return settings.tron.enabled
+    if chain == "eth":
+        return settings.eth.enabled
+    return False
+
+
+def build_reader(settings: Settings, chain: str) -> ClosableReader:
+    """A reader for `chain` from its settings group; the caller closes it."""
+    if chain == "eth":
+        from watchers.evm.reader import EvmReader
+
+        return EvmReader.from_settings(settings.eth)
+    if chain == "tron":
+        try:
+            from watchers.tron.reader import build_tron_reader  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise Unavailable("the TRON reader is not installed in this build") from exc
+        reader: ClosableReader = build_tron_reader(settings)
+        return reader
+    raise Unavailable(f"unknown chain {chain!r}: use tron or eth")
+
+
+def build_readers(settings: Settings) -> dict[str, ClosableReader]:
+    """Readers for every chain enabled in the settings, by chain name."""
+    return {chain: build_reader(settings, chain) for chain in CHAINS if chain_enabled(settings, chain)}
