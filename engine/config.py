@@ -101,6 +101,20 @@ class ApiSettings(BaseModel):
     logo_url: str = "/static/logo.svg"
 
 
+class OpsSettings(BaseModel):
+    """Operators' thresholds (/api/health, `usdtpay status`, /metrics) and
+    the reconciliation's patience with a failing node."""
+
+    # A watcher is degraded when its lag passes either threshold.
+    lag_seconds_degraded: int = Field(300, ge=1)
+    lag_blocks_degraded: dict[str, int] = {"tron": 100, "eth": 25}
+    # Default: the rate's own max age (rate.max_age_seconds).
+    rate_age_degraded_seconds: int | None = Field(None, ge=1)
+    notify_oldest_due_degraded_seconds: int = Field(600, ge=1)
+    reconcile_attempts: int = Field(3, ge=1)
+    reconcile_retry_seconds: float = Field(1.0, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="USDTPAY_", env_nested_delimiter="__", extra="ignore")
     config_file: ClassVar[Path | None] = None
@@ -116,6 +130,7 @@ class Settings(BaseSettings):
     eth: EthSettings = EthSettings()
     notify: NotifySettings = NotifySettings()
     api: ApiSettings = ApiSettings()
+    ops: OpsSettings = OpsSettings()
 
     @classmethod
     def settings_customise_sources(
