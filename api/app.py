@@ -11,9 +11,10 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from api import static_routes
+from api import notify_receivers, static_routes
 from api.faces import usdt
 from api.state import AppState
+from bridges.registry import build_channels, close_channels
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.db import create_engine, create_session_factory
@@ -33,17 +34,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             engine=engine,
             sessions=create_session_factory(engine),
             clock=clock or SystemClock(),
+            channels=build_channels(settings, clock=clock),
         )
         try:
             yield
         finally:
+            await close_channels(app.state.app_state.channels)
             await engine.dispose()
 
     def provide_app_state(state: State) -> AppState:
         value: AppState = state.app_state
         return value
 
-    routers: list[Any] = [usdt.router(), *static_routes.routers()]
+    routers: list[Any] = [usdt.router(), notify_receivers.router(), *static_routes.routers()]
     return Litestar(
         route_handlers=[healthz, *routers],
         lifespan=[lifespan],

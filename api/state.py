@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.ratelimit import RateLimiter
+from bridges.base import Channel
 from engine.clock import Clock
 from engine.config import Settings
 from engine.db import SessionFactory
@@ -21,6 +22,8 @@ class AppState:
     engine: AsyncEngine
     sessions: SessionFactory
     clock: Clock
+    # Enabled fiat channels by name (bridges.registry.build_channels).
+    channels: dict[str, Channel] = field(default_factory=dict)
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -37,6 +37,10 @@ def available_workers(settings: Settings) -> dict[str, Worker]:
     workers: dict[str, Worker] = {}
     if wants_refresher(settings):
         workers["rates"] = lambda ctx: run_refresher(ctx.sessions, ctx.settings, ctx.clock, ctx.stop)
+    if settings.wechat.enabled or settings.alipay.enabled or settings.quickpay.enabled:
+        from api.fiat_query import fiat_query_worker  # imports this module
+
+        workers["fiat-query"] = fiat_query_worker
     return workers
 
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from engine.errors import Forbidden, UpstreamError
+
 
 class ClientKind(StrEnum):
     QR = "qr"  # a code to scan (WeChat Native, Alipay precreate)
@@ -40,6 +42,9 @@ class PaymentRequest:
     appid: str = ""
     return_url: str = ""
     attach: str = ""
+    # Which wallet the payer uses when one channel serves several
+    # (QuickPay: "wechat" → paytype 11, "alipay" → 21); empty = the default.
+    wallet: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,19 +79,51 @@ class CallbackAck:
     content_type: str = "text/plain"
 
 
+class ChannelError(UpstreamError):
+    """The provider refused or failed a call. `code` is the provider's own
+    error code (e.g. PARAM_ERROR, ACQ.TRADE_NOT_EXIST), or `timeout` /
+    `unreachable` / `http_<status>` / `bad_response` when it gave none."""
+
+    def __init__(
+        self, channel: str, code: str, message: str, *, http_status: int | None = None, hint: str = ""
+    ) -> None:
+        text = f"{channel} answered {code}: {message}" if message else f"{channel} answered {code}"
+        super().__init__(f"{text}; {hint}" if hint else text, code=code)
+        self.channel = channel
+        self.provider_code = code
+        self.provider_message = message
+        self.http_status = http_status
+
+
+class CallbackRejected(Forbidden):
+    """A callback that failed verification (signature, decryption, time,
+    merchant/app id); nothing was changed."""
+
+    code = "callback_rejected"
+
+
 class Channel(Protocol):
     name: str  # wechat | alipay | quickpay
 
     async def create(self, request: PaymentRequest) -> PaymentCreated: ...
 
-    async def query(self, out_trade_no: str) -> ChannelEvent | None: ...
+    async def query(self, out_trade_no: str) -> ChannelEvent | None:
+        """The channel's view of a payment; None when it does not know it (yet)."""
+        ...
 
-    async def close(self, out_trade_no: str) -> None: ...
+    async def close(self, out_trade_no: str) -> None:
+        """Close an unpaid payment; a payment the channel does not know counts as closed."""
+        ...
 
     async def refund(self, out_trade_no: str, refund_no: str, amount_fen: int, total_fen: int) -> None: ...
 
     async def parse_callback(self, headers: dict[str, str], body: bytes) -> ChannelEvent:
-        """Verify (signature, decryption, app id) then parse; raise on anything off."""
+        """Verify (signature, decryption, app id) then parse; raise
+        CallbackRejected on anything off. Header names are lower-case."""
         ...
 
     def ack(self, ok: bool) -> CallbackAck: ...
+
+    async def aclose(self) -> None:
+        """Release the HTTP client."""
+        ...

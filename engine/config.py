@@ -101,6 +101,70 @@ class ApiSettings(BaseModel):
     logo_url: str = "/static/logo.svg"
 
 
+class WechatSettings(BaseModel):
+    """WeChat Pay API v3 (direct merchant). Keys are PEM text or a path to a PEM file."""
+
+    enabled: bool = False
+    mchid: str = ""
+    appid: str = ""
+    # Other app ids (mini program, app) allowed in callbacks and JSAPI orders.
+    extra_appids: list[str] = []
+    merchant_serial_no: str = ""  # serial of the merchant API certificate
+    merchant_private_key: SecretStr = SecretStr("")  # apiclient_key.pem
+    apiv3_key: SecretStr = SecretStr("")  # 32 characters, set in the merchant platform
+    # How responses and callbacks are verified: the platform public key
+    # (newer merchants) or the platform certificates (older merchants).
+    verify_mode: Literal["public_key", "certificate"] = "public_key"
+    platform_public_key: str = ""
+    platform_public_key_id: str = ""  # PUB_KEY_ID_...
+    platform_certificates: list[str] = []
+    api_base_url: str = "https://api.mch.weixin.qq.com"
+    notify_url: str = ""  # default: <orders.public_base_url>/notify/wechat
+    timeout_seconds: float = Field(10.0, gt=0)
+    timestamp_tolerance_seconds: int = Field(300, ge=1)
+    h5_type: Literal["Wap", "iOS", "Android"] = "Wap"
+
+
+class AlipaySettings(BaseModel):
+    """Alipay OpenAPI with RSA2 keys (public key mode)."""
+
+    enabled: bool = False
+    app_id: str = ""
+    seller_id: str = ""  # the 2088... partner id; checked in notifications when set
+    app_private_key: SecretStr = SecretStr("")  # PEM text, a path, or bare base64
+    alipay_public_key: str = ""  # PEM text, a path, or bare base64
+    gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    notify_url: str = ""  # default: <orders.public_base_url>/notify/alipay
+    return_url: str = ""
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class QuickPaySettings(BaseModel):
+    """QuickPay (Lianke). Its public document does not say how requests are
+    authenticated; `md5` is the common sorted-parameter MD5 with the store key."""
+
+    enabled: bool = False
+    store_no: str = ""
+    store_key: SecretStr = SecretStr("")
+    auth_scheme: Literal["md5", "none"] = "md5"
+    sign_field: str = "sign"
+    api_base_url: str = "https://www.liankeonline.com"
+    default_paytype: Literal[11, 21] = 11
+    operator: str = "WEB"
+    notify_url: str = ""  # default: <orders.public_base_url>/notify/quickpay
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class FiatSettings(BaseModel):
+    """The query step that recovers lost channel callbacks."""
+
+    query_poll_seconds: float = Field(30.0, gt=0)
+    query_min_age_seconds: int = Field(60, ge=0)  # let the callback come first
+    query_interval_seconds: int = Field(60, ge=1)  # per payment
+    close_grace_seconds: int = Field(120, ge=0)  # after order expiry, then close
+    batch_size: int = Field(50, ge=1)
+
+
 class OpsSettings(BaseModel):
     """Operators' thresholds (/api/health, `usdtpay status`, /metrics) and
     the reconciliation's patience with a failing node."""
@@ -130,6 +194,10 @@ class Settings(BaseSettings):
     eth: EthSettings = EthSettings()
     notify: NotifySettings = NotifySettings()
     api: ApiSettings = ApiSettings()
+    wechat: WechatSettings = WechatSettings()
+    alipay: AlipaySettings = AlipaySettings()
+    quickpay: QuickPaySettings = QuickPaySettings()
+    fiat: FiatSettings = FiatSettings()
     ops: OpsSettings = OpsSettings()
 
     @classmethod

@@ -1,0 +1,279 @@
+"""Alipay OpenAPI with RSA2: face-to-face QR (precreate), mobile and desktop
+pay URLs (wap.pay / page.pay), in-app JSAPI (trade.create), query, close,
+refund and asynchronous notifications.
+
+Alipay speaks yuan with two decimals; `to_yuan` / `to_fen` are this bridge's
+only conversions. Only TRADE_SUCCESS and TRADE_FINISHED mean paid.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+import httpx
+
+from bridges.base import (
+    CallbackAck,
+    CallbackRejected,
+    ChannelError,
+    ChannelEvent,
+    ClientKind,
+    PaymentCreated,
+    PaymentRequest,
+    PaymentStatus,
+)
+from bridges.http import make_client, send
+from bridges.keys import load_private_key, load_public_key, rsa_sign, rsa_verify
+from engine import money
+from engine.clock import Clock, SystemClock
+from engine.config import AlipaySettings
+from engine.errors import BadInput, UsdtPayError
+from engine.signing import JsonNumber
+
+log = logging.getLogger("usdtpay.bridges.alipay")
+
+CHINA = timezone(timedelta(hours=8))
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+STATUS = {
+    "WAIT_BUYER_PAY": PaymentStatus.PENDING,
+    "TRADE_SUCCESS": PaymentStatus.PAID,
+    "TRADE_FINISHED": PaymentStatus.PAID,
+    "TRADE_CLOSED": PaymentStatus.CLOSED,
+}
+NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+
+
+def to_yuan(fen: int) -> str:
+    return money.format_fen(fen)
+
+
+def to_fen(text: object, field: str) -> int:
+    try:
+        return money.parse_amount(text, money.FEN_DECIMALS, field=field)
+    except UsdtPayError as exc:
+        raise CallbackRejected(exc.message) from exc
+
+
+def china_time(when: datetime) -> str:
+    return when.astimezone(CHINA).strftime(TIME_FORMAT)
+
+
+def parse_china_time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def sign_content(params: dict[str, str], *, exclude: tuple[str, ...], skip_empty: bool) -> bytes:
+    """Sorted `k=v` pairs joined with `&`: what RSA2 signs."""
+    pairs = [
+        f"{k}={v}" for k, v in sorted(params.items()) if k not in exclude and (v != "" or not skip_empty)
+    ]
+    return "&".join(pairs).encode()
+
+
+def response_content(text: str, key: str) -> tuple[str, Any] | None:
+    """The exact JSON text of `key`'s value (what Alipay signed) and its value."""
+    decoder = json.JSONDecoder(parse_float=JsonNumber, parse_int=JsonNumber)
+    marker = f'"{key}"'
+    at = text.find(marker)
+    if at < 0:
+        return None
+    start = text.index(":", at + len(marker)) + 1
+    while text[start] in " \t\r\n":
+        start += 1
+    value, end = decoder.raw_decode(text, start)
+    return text[start:end], value
+
+
+class AlipayChannel:
+    name = "alipay"
+
+    def __init__(
+        self,
+        settings: AlipaySettings,
+        *,
+        notify_url: str,
+        clock: Clock | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.notify_url = notify_url
+        self.clock = clock or SystemClock()
+        if not settings.app_id:
+            raise BadInput("USDTPAY_ALIPAY__APP_ID is required")
+        self.key = load_private_key(
+            settings.app_private_key.get_secret_value(), "USDTPAY_ALIPAY__APP_PRIVATE_KEY"
+        )
+        self.alipay_key = load_public_key(settings.alipay_public_key, "USDTPAY_ALIPAY__ALIPAY_PUBLIC_KEY")
+        self.client = client or make_client(settings.gateway_url, settings.timeout_seconds)
+
+    def _signed(
+        self, method: str, biz: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        params = {
+            "app_id": self.settings.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": china_time(self.clock.now()),
+            "version": "1.0",
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+            **(extra or {}),
+        }
+        params["sign"] = rsa_sign(self.key, sign_content(params, exclude=("sign",), skip_empty=True))
+        return params
+
+    async def _call(self, method: str, biz: dict[str, Any], extra: dict[str, str] | None = None) -> Any:
+        body = urlencode(self._signed(method, biz, extra)).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"}
+        response = await send(
+            self.client, self.name, "POST", self.settings.gateway_url, content=body, headers=headers
+        )
+        if response.status_code != 200:
+            hint = "retry later" if response.status_code >= 500 else "check the gateway URL setting"
+            raise ChannelError(
+                self.name,
+                f"http_{response.status_code}",
+                response.text[:200],
+                http_status=response.status_code,
+                hint=hint,
+            )
+        return self._verified(method, response.text)
+
+    def _verified(self, method: str, text: str) -> Any:
+        try:
+            found = response_content(text, method.replace(".", "_") + "_response") or response_content(
+                text, "error_response"
+            )
+            sign = json.loads(text).get("sign")
+        except (ValueError, IndexError, AttributeError) as exc:
+            raise ChannelError(self.name, "bad_response", "answer is not Alipay JSON") from exc
+        if found is None or not isinstance(found[1], dict):
+            raise ChannelError(self.name, "bad_response", "answer lacks the response object")
+        content, data = found
+        signed_ok = isinstance(sign, str) and rsa_verify(self.alipay_key, content.encode(), sign)
+        if sign is not None and not signed_ok:
+            raise ChannelError(self.name, "bad_signature", "response signature does not verify")
+        if data.get("code") != "10000":
+            code = str(data.get("sub_code") or data.get("code") or "unknown")
+            message = str(data.get("sub_msg") or data.get("msg") or "")
+            raise ChannelError(self.name, code, message, hint="fix the request or the app settings")
+        if not signed_ok:
+            raise ChannelError(self.name, "bad_signature", "successful response is not signed")
+        return data
+
+    def _pay_url(self, method: str, biz: dict[str, Any], return_url: str) -> str:
+        extra = {"notify_url": self.notify_url}
+        if return_url or self.settings.return_url:
+            extra["return_url"] = return_url or self.settings.return_url
+        params = self._signed(method, biz, extra)
+        sep = "&" if "?" in self.settings.gateway_url else "?"
+        return f"{self.settings.gateway_url}{sep}{urlencode(params)}"
+
+    async def create(self, request: PaymentRequest) -> PaymentCreated:
+        biz: dict[str, Any] = {
+            "out_trade_no": request.out_trade_no,
+            "total_amount": to_yuan(request.amount_fen),
+            "subject": request.subject[:256] or "order",
+            "time_expire": china_time(request.expires_at),
+        }
+        notify = {"notify_url": request.notify_url or self.notify_url}
+        if request.kind == ClientKind.QR:
+            data = await self._call("alipay.trade.precreate", biz, notify)
+            qr = data.get("qr_code")
+            if not isinstance(qr, str) or not qr:
+                raise ChannelError(self.name, "bad_response", "precreate answer lacks qr_code")
+            scheme = "alipays://platformapi/startapp?saId=10000007&qrcode=" + quote(qr, safe="")
+            return PaymentCreated(qrcode=qr, urlscheme=scheme)
+        if request.kind == ClientKind.JSAPI:
+            if not request.openid:
+                raise BadInput("openid (the payer's Alipay user id) is required for Alipay JSAPI payments")
+            biz |= {"buyer_id": request.openid, "product_code": "JSAPI_PAY"}
+            data = await self._call("alipay.trade.create", biz, notify)
+            trade_no = str(data.get("trade_no") or "")
+            if not trade_no:
+                raise ChannelError(self.name, "bad_response", "trade.create answer lacks trade_no")
+            return PaymentCreated(jsapi={"tradeNO": trade_no}, channel_trade_no=trade_no)
+        if request.kind == ClientKind.H5:
+            biz |= {
+                "product_code": "QUICK_WAP_WAY",
+                "quit_url": request.return_url or self.settings.return_url,
+            }
+            return PaymentCreated(payurl=self._pay_url("alipay.trade.wap.pay", biz, request.return_url))
+        biz["product_code"] = "FAST_INSTANT_TRADE_PAY"
+        return PaymentCreated(payurl=self._pay_url("alipay.trade.page.pay", biz, request.return_url))
+
+    async def query(self, out_trade_no: str) -> ChannelEvent | None:
+        try:
+            data = await self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
+        except ChannelError as exc:
+            if exc.provider_code == NOT_EXIST:  # precreated but never scanned
+                return None
+            raise
+        try:
+            return self._event(data, paid_time_field="send_pay_date")
+        except CallbackRejected as exc:
+            raise ChannelError(self.name, "bad_response", exc.message) from exc
+
+    async def close(self, out_trade_no: str) -> None:
+        try:
+            await self._call("alipay.trade.close", {"out_trade_no": out_trade_no})
+        except ChannelError as exc:
+            if exc.provider_code != NOT_EXIST:
+                raise
+
+    async def refund(self, out_trade_no: str, refund_no: str, amount_fen: int, total_fen: int) -> None:
+        biz = {
+            "out_trade_no": out_trade_no,
+            "refund_amount": to_yuan(amount_fen),
+            "out_request_no": refund_no,
+        }
+        await self._call("alipay.trade.refund", biz)
+
+    async def parse_callback(self, headers: dict[str, str], body: bytes) -> ChannelEvent:
+        try:
+            fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CallbackRejected("notification is not a UTF-8 form") from exc
+        if fields.get("sign_type", "RSA2") != "RSA2":
+            raise CallbackRejected("notification sign_type is not RSA2")
+        content = sign_content(fields, exclude=("sign", "sign_type"), skip_empty=False)
+        if not rsa_verify(self.alipay_key, content, fields.get("sign", "")):
+            raise CallbackRejected("notification signature does not verify with the Alipay public key")
+        if fields.get("app_id") != self.settings.app_id:
+            raise CallbackRejected(f"app_id {fields.get('app_id', '')[:32]!r} is not ours")
+        if self.settings.seller_id and fields.get("seller_id") != self.settings.seller_id:
+            raise CallbackRejected(f"seller_id {fields.get('seller_id', '')[:32]!r} is not ours")
+        return self._event(fields, paid_time_field="gmt_payment")
+
+    def _event(self, data: dict[str, Any], *, paid_time_field: str) -> ChannelEvent:
+        state = str(data.get("trade_status", ""))
+        status = STATUS.get(state)
+        if status is None:
+            raise CallbackRejected(f"unknown trade_status {state[:32]!r}")
+        paid = status == PaymentStatus.PAID
+        amount = data.get("total_amount")
+        return ChannelEvent(
+            out_trade_no=str(data.get("out_trade_no", "")),
+            channel_trade_no=str(data.get("trade_no") or ""),
+            amount_fen=to_fen(amount, "total_amount") if paid or amount else 0,
+            status=status,
+            paid_at=(parse_china_time(data.get(paid_time_field)) or self.clock.now()) if paid else None,
+            raw={k: v for k, v in data.items() if k != "sign"},
+        )
+
+    def ack(self, ok: bool) -> CallbackAck:
+        # Alipay wants exactly "success"; anything else makes it notify again.
+        return CallbackAck(200, b"success" if ok else b"fail", "text/plain")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,5 @@
+"""WeChat Pay API v3 bridge."""
+
+from bridges.wechat.channel import WechatChannel
+
+__all__ = ["WechatChannel"]
