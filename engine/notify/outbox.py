@@ -1,30 +1,64 @@
 """Writing notifications into the outbox, in the caller's transaction.
 
-Owned by the notifications work (issue 4); settlement calls
-`enqueue_order_event` in the same unit of work as the status change.
+Settlement calls `enqueue_order_event` in the same unit of work as the
+status change, so the change and its notification commit together (or not
+at all). The body is built here, per face, and never changes afterwards.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.models import Merchant, Notification, Order
+from engine.models import ChannelPayment, Merchant, Notification, Order
+from engine.notify import payloads
 
 # Which signing/delivery scheme serves an order, by the face that created it.
 SCHEME_BY_FACE = {"usdt": "usdt", "dryad": "dryad", "quickpay": "quickpay"}
+# The seeds document a notification for a successful payment only.
+NOTIFIED_EVENTS = frozenset({"paid"})
+
+
+async def latest_payment_id(session: AsyncSession, order_id: int) -> int | None:
+    stmt = (
+        select(ChannelPayment.id)
+        .where(ChannelPayment.order_id == order_id)
+        .order_by(ChannelPayment.created_at.desc(), ChannelPayment.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def build_body(session: AsyncSession, scheme: str, order: Order, merchant: Merchant) -> str:
+    if scheme == "usdt":
+        return payloads.usdt_body(order, merchant)
+    if scheme == "dryad":
+        trade_id = await latest_payment_id(session, order.id)
+        return payloads.dryad_body(order, trade_id if trade_id is not None else order.id)
+    return payloads.quickpay_body(order, merchant)
 
 
 async def enqueue_order_event(
     session: AsyncSession, order: Order, merchant: Merchant, event: str, now: datetime
 ) -> Notification | None:
-    """Add the merchant notification for `event` on `order`; flush only."""
+    """Add the merchant notification for `event` on `order`; flush only.
+
+    Returns None when the order's face sends no notifications, the order has
+    no notify URL, or the event is not one the face documents. Calling it
+    again for the same order and event returns the existing row, so a
+    replayed settlement never notifies twice.
+    """
     scheme = SCHEME_BY_FACE.get(order.face)
-    if scheme is None or not order.notify_url:
+    if scheme is None or not order.notify_url or event not in NOTIFIED_EVENTS:
         return None
+    existing = await session.scalar(
+        select(Notification).where(Notification.order_id == order.id, Notification.event == event)
+    )
+    if existing is not None:
+        return existing
     row = Notification(
         delivery_id=str(uuid.uuid4()),
         order_id=order.id,
@@ -32,7 +66,7 @@ async def enqueue_order_event(
         scheme=scheme,
         event=event,
         url=order.notify_url,
-        body=json.dumps({"order_id": order.id, "event": event}),
+        body=await build_body(session, scheme, order, merchant),
         status="pending",
         attempts=0,
         next_attempt_at=now,

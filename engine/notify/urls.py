@@ -1,0 +1,172 @@
+"""Outbound safety for merchant notify URLs.
+
+A notify URL is chosen by whoever creates an order, so without a check the
+engine could be made to POST into its own network (metadata services,
+databases, admin panels). A URL is refused when its scheme is not http(s)
+or when any address its host resolves to is loopback, private, link-local,
+multicast, reserved, unspecified or otherwise not globally routable, unless
+`notify.allow_hosts` admits the host name or the address's network.
+
+The check runs at order creation (a clear 422) and again before every
+delivery, because DNS answers change; delivery then connects to the very
+address that was checked, so a rebinding name cannot swap it in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
+
+from engine.config import Settings
+from engine.errors import BadInput
+
+log = logging.getLogger("usdtpay.notify")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# host, port -> the addresses the host resolves to
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+RESOLVE_TIMEOUT_S = 5.0
+
+
+class NotifyUrlRefused(BadInput):
+    """The notify URL points somewhere the engine must not send to."""
+
+    code = "notify_url_refused"
+
+
+class NotifyUrlUnresolvable(NotifyUrlRefused):
+    """The host did not resolve (now); at creation this is only a warning."""
+
+    code = "notify_url_unresolvable"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked destination: connect to `address`, present `host`."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    address: str
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def split_notify_url(url: str) -> tuple[SplitResult, str, int]:
+    """Syntax only: http(s), a host, a valid port. Returns (parts, host, port)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise NotifyUrlRefused(f"notify_url is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https"):
+        raise NotifyUrlRefused("notify_url must start with http:// or https://")
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        raise NotifyUrlRefused("notify_url has no host name")
+    if parts.username is not None or parts.password is not None:
+        raise NotifyUrlRefused("notify_url must not carry a user name or password")
+    return parts, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _allow_lists(settings: Settings) -> tuple[set[str], list[IPNetwork]]:
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for entry in settings.notify.allow_hosts:
+        text = entry.strip().lower().rstrip(".")
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            if text:
+                names.add(text)
+    return names, networks
+
+
+def name_allowed(host: str, names: set[str]) -> bool:
+    """Exact names, or `*.example.com` for any name below example.com."""
+    if host in names:
+        return True
+    return any(n.startswith("*.") and host.endswith(n[1:]) for n in names)
+
+
+def address_problem(address: IPAddress) -> str | None:
+    """Why an address is not a public destination, or None when it is."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address_problem(address.ipv4_mapped)
+    for flag in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+        if getattr(address, f"is_{flag}"):
+            return flag.replace("_", "-")
+    if not address.is_global:
+        return "not globally routable"
+    return None
+
+
+def check_addresses(host: str, addresses: Sequence[str], settings: Settings) -> str:
+    """Refuse unless every address is public or allowlisted; returns the
+    address to connect to (the first one)."""
+    names, networks = _allow_lists(settings)
+    by_name = name_allowed(host, names)
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        problem = address_problem(address)
+        if problem is None or by_name or any(address in net for net in networks):
+            continue
+        raise NotifyUrlRefused(
+            f"notify_url host {host} resolves to {address}, a {problem} address; use a public "
+            "URL, or have the operator add the host to USDTPAY_NOTIFY__ALLOW_HOSTS"
+        )
+    if not addresses:
+        raise NotifyUrlUnresolvable(f"notify_url host {host} has no address")
+    return addresses[0]
+
+
+async def resolve_target(url: str, settings: Settings, resolver: Resolver | None = None) -> Target:
+    """Check `url` fully: syntax, then every resolved address.
+
+    Raises NotifyUrlUnresolvable when the name does not resolve and
+    NotifyUrlRefused when it resolves somewhere forbidden.
+    """
+    parts, host, port = split_notify_url(url)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        try:
+            async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                addresses = await (resolver or system_resolver)(host, port)
+        except (OSError, TimeoutError) as exc:
+            raise NotifyUrlUnresolvable(f"notify_url host {host} does not resolve: {exc}") from exc
+    address = check_addresses(host, addresses, settings)
+    return Target(url=url, scheme=parts.scheme, host=host, port=port, address=address)
+
+
+async def check_notify_url(url: str, settings: Settings, *, resolver: Resolver | None = None) -> None:
+    """The order-creation check every face calls where it reads notify_url.
+
+    An empty URL means "no notifications" and passes. A malformed URL or one
+    resolving to a forbidden address raises NotifyUrlRefused (a BadInput,
+    422). A name that does not resolve right now is accepted with a warning:
+    a resolver hiccup must not fail order creation, and every delivery
+    checks again (failing attempts show the reason in `usdtpay notify list`).
+    """
+    if not url:
+        return
+    try:
+        await resolve_target(url, settings, resolver)
+    except NotifyUrlUnresolvable as exc:
+        log.warning("accepting notify_url for now: %s", exc.message)
