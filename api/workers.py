@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.db import SessionFactory
+from engine.notify.worker import run_notifier
 from engine.rates.refresher import run_refresher, wants_refresher
 
 log = logging.getLogger("usdtpay.workers")
@@ -35,6 +36,7 @@ Worker = Callable[[WorkerContext], Awaitable[None]]
 def available_workers(settings: Settings) -> dict[str, Worker]:
     """The workers this deployment's settings call for, by name."""
     workers: dict[str, Worker] = {}
+    workers["notifier"] = lambda ctx: run_notifier(ctx.sessions, ctx.settings, ctx.clock, ctx.stop)
     if wants_refresher(settings):
         workers["rates"] = lambda ctx: run_refresher(ctx.sessions, ctx.settings, ctx.clock, ctx.stop)
     if settings.wechat.enabled or settings.alipay.enabled or settings.quickpay.enabled:

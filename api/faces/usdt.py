@@ -16,6 +16,7 @@ from engine import money
 from engine.errors import BadInput, BusinessRule, Forbidden, TooManyRequests, UsdtPayError
 from engine.merchants import require_merchant
 from engine.models import Merchant, Order
+from engine.notify.urls import check_notify_url
 from engine.orders import queries
 from engine.orders.schemas import Currency, NewOrder
 from engine.orders.service import create_order_committed
@@ -122,6 +123,7 @@ async def create(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     fields = await read_fields(request)
     merchant = await authenticate(app_state, request, fields)
     new, scanpay = parse_create(fields)
+    await check_notify_url(new.notify_url, app_state.settings)
     order, _ = await create_order_committed(
         app_state.sessions,
         merchant,
