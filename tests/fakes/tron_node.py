@@ -100,7 +100,7 @@ class TronNodeSim:
         return f"http://{host!s}:{port}"
 
     def start(self) -> TronNodeSim:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 

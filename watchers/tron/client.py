@@ -149,7 +149,8 @@ class TronNodeClient:
                 key_ready = min(k.paused_until for k in self.keys) if key is None else now
                 wait = max(node_ready, key_ready) - now
                 if wait > self.max_inline_wait_s:
-                    error = last or TronNodeError("every TRON node or API key is backing off")
+                    resting = TronRateLimited("every TRON API key is rate-limited") if key is None else None
+                    error = last or resting or TronNodeError("every TRON node is backing off")
                     error.retry_after = max(error.retry_after or 0.0, wait)
                     raise error
                 await self._sleep(wait)
@@ -167,14 +168,15 @@ class TronNodeClient:
         node = self.nodes[index]
         if node.solid is not None and node.solid >= number:
             return True
-        answer = await self._request(index, key, "walletsolidity/getnowblock", {})
-        try:
-            node.solid = int(answer["block_header"]["raw_data"]["number"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self._node_failed(
-                node, "walletsolidity/getnowblock: no block_header.raw_data.number"
-            ) from exc
-        return node.solid >= number
+        async with node.solid_lock:
+            if node.solid is not None and node.solid >= number:
+                return True  # a concurrent caller refreshed it meanwhile
+            answer = await self._request(index, key, "walletsolidity/getnowblock", {})
+            try:
+                node.solid = int(answer["block_header"]["raw_data"]["number"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self._node_failed(node, "walletsolidity/getnowblock: no raw_data.number") from exc
+            return node.solid >= number
 
     async def _request(self, index: int, key: _Key, path: str, params: dict[str, Any]) -> Any:
         node = self.nodes[index]
