@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from api import notify_receivers, static_routes
-from api.faces import usdt
+from api.faces import cashier, checkout, dryad, quickpay, usdt
 from api.state import AppState
 from bridges.registry import build_channels, close_channels
 from engine.clock import Clock, SystemClock
@@ -46,7 +46,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         value: AppState = state.app_state
         return value
 
-    routers: list[Any] = [usdt.router(), notify_receivers.router(), *static_routes.routers()]
+    routers: list[Any] = [
+        usdt.router(),
+        cashier.router(),
+        checkout.router(),
+        dryad.router(),
+        quickpay.router(),
+        notify_receivers.router(),
+        *static_routes.routers(),
+    ]
     return Litestar(
         route_handlers=[healthz, *routers],
         lifespan=[lifespan],

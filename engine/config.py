@@ -101,6 +101,22 @@ class ApiSettings(BaseModel):
     logo_url: str = "/static/logo.svg"
 
 
+class CheckoutSettings(BaseModel):
+    """The checkout face (seed 001): what the payment template shows.
+
+    Templates are filled with `{amount}` (yuan, "10.00"), `{channel}` (e.g.
+    支付宝), `{order_id}`, and, in the audio URL, `{content}` (URL-encoded).
+    """
+
+    audio_enabled: bool = False
+    audio_content_template: str = "收款{amount}元,来自{channel}"
+    audio_url_template: str = ""
+    service_qq: str = ""
+    pay_tip: str = ""
+    payed_wait_seconds: int = Field(5, ge=0, le=3600)
+    auto_open: bool = True
+
+
 class WechatSettings(BaseModel):
     """WeChat Pay API v3 (direct merchant). Keys are PEM text or a path to a PEM file."""
 
@@ -194,6 +210,7 @@ class Settings(BaseSettings):
     eth: EthSettings = EthSettings()
     notify: NotifySettings = NotifySettings()
     api: ApiSettings = ApiSettings()
+    checkout: CheckoutSettings = CheckoutSettings()
     wechat: WechatSettings = WechatSettings()
     alipay: AlipaySettings = AlipaySettings()
     quickpay: QuickPaySettings = QuickPaySettings()

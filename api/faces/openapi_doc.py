@@ -1,0 +1,131 @@
+"""OpenAPI descriptions for handlers that read their own bodies.
+
+The seed faces parse requests by hand (JSON numbers kept as text, JSON or
+form bodies, errors in each face's envelope), so Litestar cannot infer their
+request and answer shapes. `documented` builds an Operation subclass that
+writes the seed's fields and examples into /schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.openapi.spec import (
+    Example,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    RequestBody,
+    Schema,
+)
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def string(description: str = "", *, min_length: int | None = None, max_length: int | None = None,
+           enum: Sequence[str] | None = None, example: Any = None) -> Schema:  # fmt: skip
+    return Schema(
+        type=OpenAPIType.STRING,
+        description=description or None,
+        min_length=min_length,
+        max_length=max_length,
+        enum=list(enum) if enum else None,
+        examples=[example] if example is not None else None,
+    )
+
+
+def integer(description: str = "", *, minimum: int | None = None, maximum: int | None = None,
+            enum: Sequence[int] | None = None, example: Any = None) -> Schema:  # fmt: skip
+    return Schema(
+        type=OpenAPIType.INTEGER,
+        description=description or None,
+        minimum=minimum,
+        maximum=maximum,
+        enum=list(enum) if enum else None,
+        examples=[example] if example is not None else None,
+    )
+
+
+def number(description: str = "") -> Schema:
+    return Schema(type=OpenAPIType.NUMBER, description=description or None)
+
+
+def boolean(description: str = "") -> Schema:
+    return Schema(type=OpenAPIType.BOOLEAN, description=description or None)
+
+
+def one_of(*schemas: Schema, description: str = "") -> Schema:
+    return Schema(one_of=list(schemas), description=description or None)
+
+
+def null() -> Schema:
+    return Schema(type=OpenAPIType.NULL)
+
+
+def nullable(schema: Schema) -> Schema:
+    return Schema(one_of=[schema, Schema(type=OpenAPIType.NULL)])
+
+
+def array(items: Schema, description: str = "") -> Schema:
+    return Schema(type=OpenAPIType.ARRAY, items=items, description=description or None)
+
+
+def obj(properties: dict[str, Schema], required: Sequence[str] = (), description: str = "") -> Schema:
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        properties=properties,
+        required=list(required) or None,
+        description=description or None,
+    )
+
+
+def query(name: str, schema: Schema, *, required: bool = True, description: str = "") -> Parameter:
+    return Parameter(name=name, param_in="query", schema=schema, required=required, description=description)
+
+
+def documented(
+    *,
+    answer: Schema,
+    answer_example: dict[str, Any],
+    error: Schema,
+    error_example: dict[str, Any],
+    error_statuses: Sequence[int] = (400, 404),
+    body: Schema | None = None,
+    body_example: dict[str, Any] | None = None,
+    form: bool = False,
+    parameters: Sequence[Parameter] = (),
+) -> type[Operation]:
+    """An Operation class carrying the face's request body, query
+    parameters, success answer and error envelope (with the seed examples)."""
+
+    def _media(schema: Schema, example: dict[str, Any] | None) -> OpenAPIMediaType:
+        examples = {"seed": Example(summary="from the seed document", value=example)} if example else None
+        return OpenAPIMediaType(schema=schema, examples=examples)  # type: ignore[arg-type]
+
+    @dataclass
+    class DocumentedOperation(Operation):
+        def __post_init__(self) -> None:
+            if body is not None:
+                content = {JSON: _media(body, body_example)}
+                if form:
+                    content[FORM] = OpenAPIMediaType(schema=body)
+                self.request_body = RequestBody(content=content, required=True)
+            if parameters:
+                path_params = [p for p in self.parameters or [] if getattr(p, "param_in", "") == "path"]
+                self.parameters = [*path_params, *parameters]
+            responses: dict[str, Any] = {
+                "200": OpenAPIResponse(description="Success", content={JSON: _media(answer, answer_example)})
+            }
+            for status in error_statuses:
+                responses[str(status)] = OpenAPIResponse(
+                    description="Error in the face's envelope",
+                    content={JSON: _media(error, error_example)},
+                )
+            self.responses = responses
+
+    return DocumentedOperation
