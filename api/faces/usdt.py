@@ -1,4 +1,4 @@
-"""The usdt face (seed 004): /api/pay/create, /api/pay/query.
+"""The usdt face (seed 004): /api/pay/create, /api/pay/query, /api/pay/supplement.
 
 Every call is signed with the MD5 scheme in engine.signing. Errors use the
 seed's codes in a `{code, msg, data}` envelope, with the same HTTP status.
@@ -10,17 +10,22 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 
+from api.chains import open_reader
 from api.state import AppState
 from api.wire import client_ip, int_field, read_fields, text_field
 from engine import money
-from engine.errors import BadInput, BusinessRule, Forbidden, TooManyRequests, UsdtPayError
+from engine.addresses import normalize, normalize_tx_hash
+from engine.db import unit_of_work
+from engine.errors import BadInput, BusinessRule, Forbidden, TooManyRequests, UpstreamError, UsdtPayError
 from engine.merchants import require_merchant
 from engine.models import Merchant, Order
 from engine.notify.urls import check_notify_url
 from engine.orders import queries
 from engine.orders.schemas import Currency, NewOrder
 from engine.orders.service import create_order_committed
+from engine.settlement import rules_for
 from engine.signing import compact_json, md5_verify
+from engine.supplement import SupplementRejected, check_order, verify_and_settle
 
 CHAIN_BY_TYPE = {1: "tron", 2: "eth"}
 U_TYPE = {"tron": "TRC20", "eth": "ERC20"}
@@ -145,10 +150,61 @@ async def query(request: Request[Any, Any, Any], app_state: AppState) -> Respons
     return envelope(query_data(order))
 
 
+def parse_supplement(fields: dict[str, Any]) -> tuple[str, str, str | None]:
+    order_no = text_field(fields, "order_no", max_len=64)
+    tx_hash = normalize_tx_hash(text_field(fields, "hash", max_len=80))
+    payer = text_field(fields, "p_addr", required=False, max_len=80) or None
+    return order_no, tx_hash, payer
+
+
+@post("/api/pay/supplement", operation_id="usdtSupplement", summary="Settle an order by tx hash (seed 004)")
+async def supplement(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+    """Verify the transaction on the order's chain and settle the order.
+
+    No database session is open while the node is asked. A failed check
+    answers 422 with `data.reason` naming it (tx_not_found, tx_not_final,
+    tx_failed, wrong_token, wrong_recipient, amount_differs, payer_differs,
+    tx_too_early, tx_too_late, hash_used, order_already_paid, ...).
+    """
+    fields = await read_fields(request)
+    merchant = await authenticate(app_state, request, fields)
+    order_no, tx_hash, payer = parse_supplement(fields)
+    async with app_state.sessions() as session:
+        order = await queries.require_by_merchant_no(session, merchant, order_no)
+    try:
+        chain = check_order(order, tx_hash)
+        if order.status == "paid":  # by this very hash: a retried supplement
+            return envelope(query_data(order))
+        if payer is not None:
+            payer = normalize(chain, payer)
+        async with open_reader(app_state.settings, chain) as reader:
+            try:
+                lookup = await reader.transaction(tx_hash)
+            except UsdtPayError:
+                raise
+            except Exception as exc:
+                raise UpstreamError(
+                    f"the {chain} node could not be asked ({type(exc).__name__}); retry later"
+                ) from exc
+        async with unit_of_work(app_state.sessions) as session:
+            order = await verify_and_settle(
+                session,
+                order.id,
+                tx_hash,
+                lookup,
+                rules_for(app_state.settings, chain),
+                app_state.now(),
+                payer=payer,
+            )
+    except SupplementRejected as exc:
+        return envelope({"reason": exc.code}, code=exc.status, msg=exc.message)
+    return envelope(query_data(order))
+
+
 def router() -> Router:
     return Router(
         path="/",
-        route_handlers=[create, query],
+        route_handlers=[create, query, supplement],
         exception_handlers={Exception: error_response},
         tags=["usdt (seed 004)"],
     )

@@ -1,0 +1,36 @@
+"""`usdtpay status [--live]`: chains (head, final head, cursor, lag) and the
+other sections registered in api.status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.config import Settings
+from engine.db import create_engine, create_session_factory
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from api.status import live_heads, render_status
+
+    async def main() -> int:
+        live = await live_heads(settings) if args.live else {}
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                print(await render_status(session, settings, datetime.now(UTC), live))
+        finally:
+            await engine.dispose()
+        return 0
+
+    return asyncio.run(main())
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("status", help="chain heads, cursors and lag (and other parts' sections)")
+    p.add_argument("--live", action="store_true", help="ask the nodes for their heads now")
+
+
+COMMANDS = {"status": cmd_status}
