@@ -43,6 +43,9 @@ def available_workers(settings: Settings) -> dict[str, Worker]:
         from api.fiat_query import fiat_query_worker  # imports this module
 
         workers["fiat-query"] = fiat_query_worker
+    from api.chains import chain_workers  # watchers per enabled chain + order expiry
+
+    workers.update(chain_workers(settings))
     return workers
 
 
