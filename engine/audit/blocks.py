@@ -22,7 +22,10 @@ class ReconcileIncomplete(UsdtPayError):
 
 
 class _Times:
-    """block_time with a cache: both searches probe the same blocks."""
+    """block_time with a cache, and a search that starts from an estimate:
+    block intervals are nearly regular, so a gallop from the guessed block
+    needs a handful of node requests where a plain bisection from genesis
+    needs ~2 log2(head)."""
 
     def __init__(self, reader: ChainReader) -> None:
         self.reader = reader
@@ -33,17 +36,45 @@ class _Times:
             self.cache[number] = await self.reader.block_time(number)
         return self.cache[number]
 
-    async def first_at_or_after(self, when: datetime, lo: int, hi: int, *, strict: bool = False) -> int:
+    async def guess(self, when: datetime, lowest: int, final: int) -> int:
+        """Where `when` should be, from the average interval of recent blocks."""
+        sample = min(1000, final - lowest)
+        if sample <= 0:
+            return final
+        newest, older = await self.at(final), await self.at(final - sample)
+        interval = max((newest - older).total_seconds() / sample, 1e-3)
+        return final - int((newest - when).total_seconds() / interval)
+
+    async def first_at_or_after(
+        self, when: datetime, lo: int, hi: int, guess: int, *, strict: bool = False
+    ) -> int:
         """The first block in [lo, hi] whose time is >= `when` (> when if
         strict); hi + 1 when there is none. Block times never decrease."""
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            t = await self.at(mid)
-            if t > when or (t == when and not strict):
-                hi = mid - 1
+
+        async def after(n: int) -> bool:
+            t = await self.at(n)
+            return t > when or (t == when and not strict)
+
+        # Bracket (below, above]: `below` is not after `when`, `above` is.
+        g = min(max(guess, lo), hi)
+        step = 1
+        if await after(g):
+            above = g
+            while above - step >= lo and await after(above - step):
+                above, step = above - step, step * 2
+            below = max(above - step, lo - 1)
+        else:
+            below = g
+            while below + step <= hi and not await after(below + step):
+                below, step = below + step, step * 2
+            above = min(below + step, hi + 1)
+        while above - below > 1:
+            mid = (above + below) // 2
+            if await after(mid):
+                above = mid
             else:
-                lo = mid + 1
-        return lo
+                below = mid
+        return above
 
 
 async def block_range(
@@ -53,10 +84,11 @@ async def block_range(
     None when the window holds no final block."""
     times = _Times(reader)
     try:
-        first = await times.first_at_or_after(start, lowest, final)
+        first = await times.first_at_or_after(start, lowest, final, await times.guess(start, lowest, final))
         if first > final:
             return None
-        last = await times.first_at_or_after(end, first, final, strict=True) - 1
+        end_guess = await times.guess(end, lowest, final)
+        last = await times.first_at_or_after(end, first, final, end_guess, strict=True) - 1
     except Exception as exc:
         raise ReconcileIncomplete(
             f"{reader.chain}: could not read block times to map the window to blocks ({_describe(exc)}); "

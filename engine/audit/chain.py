@@ -123,7 +123,7 @@ def likely_order(
         if distance > LIKELY_HORIZON.total_seconds():
             continue
         diff = abs(order.usdt_units - t.amount_units)
-        outside = 0 if distance == 0 or (reason or "").startswith("late") else 1
+        outside = 0 if distance == 0 or "late" in (reason or "") else 1
         key = (outside, diff, distance)
         if best is None or key < best[0]:
             best = (key, order)
@@ -231,8 +231,10 @@ class _Comparison:
             self.add(Kind.MATCHED, "order and transfer agree", t, order, **extra)
 
     def unmatched(self, t: ChainTransfer, row: Transfer) -> None:
-        candidates = self.ev.orders.values()
-        order = likely_order(t, row.reason, candidates, self.ev.late_window)
+        # Settlement keeps its own guess on the row; otherwise guess here.
+        order = self.ev.orders.get(row.order_id) if row.order_id is not None else None
+        if order is None:
+            order = likely_order(t, row.reason, self.ev.orders.values(), self.ev.late_window)
         fields = _base(t, order) | {"db_units": row.amount_units, "reason": row.reason}
         # The likely order is not "reported on": if it is paid in the range
         # its own transfer is still checked.

@@ -64,6 +64,7 @@ async def reconcile_chain_window(
     timing: OrderTiming,
     batch: int,
     progress: Progress | None = None,
+    attempts: int = 3,
     retry_delay: float = 1.0,
 ) -> tuple[ChainScan, list[Finding]]:
     chain = reader.chain
@@ -89,6 +90,7 @@ async def reconcile_chain_window(
         addresses,
         batch=batch,
         progress=(lambda n: progress.advance(chain, n)) if progress else None,
+        attempts=attempts,
         retry_delay=retry_delay,
     )
     ev = await _evidence(sessions, chain, blocks, start, end, on_chain, timing)

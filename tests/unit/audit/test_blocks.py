@@ -6,6 +6,8 @@ import math
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.audit.blocks import ReconcileIncomplete, block_range, fetch_transfers
 from tests.factories import tron_address
@@ -63,3 +65,31 @@ async def test_a_lasting_fault_stops_with_what_was_not_read() -> None:
     message = info.value.message
     assert "blocks 40-79 after 3 tries" in message and "blocks 40-99 were not read" in message
     assert "503" in message and "run again" in message
+
+
+class IrregularChain:
+    """Block times with gaps and repeats (missed slots, same-second blocks)."""
+
+    chain = "tron"
+
+    def __init__(self, gaps: list[int]) -> None:
+        self.times = [T0]
+        for gap in gaps:
+            self.times.append(self.times[-1] + timedelta(seconds=gap))
+
+    async def block_time(self, number: int):  # type: ignore[no-untyped-def]
+        return self.times[number]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    gaps=st.lists(st.integers(0, 40), min_size=1, max_size=300),
+    start_s=st.integers(-100, 9000),
+    span_s=st.integers(0, 4000),
+)
+async def test_block_range_matches_a_scan(gaps: list[int], start_s: int, span_s: int) -> None:
+    chain = IrregularChain(gaps)
+    start, end = T0 + timedelta(seconds=start_s), T0 + timedelta(seconds=start_s + span_s)
+    inside = [n for n, t in enumerate(chain.times) if start <= t <= end]
+    expected = (inside[0], inside[-1]) if inside else None
+    assert await block_range(chain, start, end, len(chain.times) - 1) == expected  # type: ignore[arg-type]
