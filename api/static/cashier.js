@@ -269,7 +269,7 @@
     $("usdt-chain").textContent = chain.label;
     $("usdt-chain-name").textContent = chain.name;
     $("usdt-address").textContent = details.address;
-    $("usdt-amount").textContent = details.amount;
+    showAmount(details.amount);
     var warning = $("usdt-warning");
     var lookAlike = roundedLookAlike(details.amount);
     warning.textContent = "";
@@ -286,6 +286,20 @@
       " Send USDT on " + chain.label + " only; other tokens or networks will be lost.";
     selectQr("address");
     setPhase("usdt");
+  }
+
+  // The digits past the cent are what make the amount unique: set them apart
+  // (the element's text stays the plain amount, which is what gets copied).
+  function showAmount(amount) {
+    var box = $("usdt-amount");
+    box.textContent = "";
+    var m = /^(\d+\.\d{2})(\d+)$/.exec(amount);
+    box.appendChild(document.createTextNode(m ? m[1] : amount));
+    if (!m) return;
+    var tail = document.createElement("span");
+    tail.className = "tail";
+    tail.textContent = m[2];
+    box.appendChild(tail);
   }
 
   function selectQr(which) {
@@ -425,6 +439,7 @@
   function applyOrder(json) {
     var data = json.data && typeof json.data === "object" ? json.data : {};
     $("subject").textContent = firstText(data.name, data.subject, "订单 Order");
+    show("order", true);
     $("price").textContent = formatPrice(data);
     var logo = safeUrl(data.logo_url) || (typeof data.logo_url === "string" && data.logo_url.charAt(0) === "/" ? data.logo_url : "");
     if (logo) $("logo").src = logo;
@@ -482,6 +497,7 @@
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(state.orderId)) {
       $("error-msg").textContent = "链接中缺少有效的订单号 (orderId)。请回到商户页面重新下单。" +
         " The link has no valid orderId; go back to the shop and start again.";
+      show("retry", false);
       setPhase("error");
       return;
     }

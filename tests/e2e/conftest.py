@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -84,28 +84,36 @@ def _run_server(app: Any, sock: socket.socket) -> Iterator[uvicorn.Server]:
         sock.close()
 
 
-def live_settings(db: Db, base_url: str, **orders: Any) -> Settings:
+def live_settings(db: Db, base_url: str, **overrides: Any) -> Settings:
     return Settings(
         database_url=db.url,
         rate_fixed=Decimal("7.20"),
         log_json=False,
-        orders=OrderSettings(public_base_url=base_url, **orders),
+        orders=OrderSettings(public_base_url=base_url),
+        **overrides,
     )
 
 
-@pytest.fixture
-async def live_server(db: Db) -> AsyncIterator[LiveServer]:
+@asynccontextmanager
+async def start_live_server(db: Db, **overrides: Any) -> AsyncIterator[LiveServer]:
     """The whole app on 127.0.0.1:<free port>, a merchant, two TRON wallets
-    and one Ethereum wallet, USDT at a fixed 7.20 CNY."""
+    and one Ethereum wallet, USDT at a fixed 7.20 CNY; `overrides` are
+    Settings fields (e.g. a fiat channel pointed at its simulator)."""
     require_chromium()
     await make_merchant(db)
     await make_wallets(db, "tron", 2)
     await make_wallets(db, "eth", 1)
     sock = _bind_loopback()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = live_settings(db, base_url)
+    settings = live_settings(db, base_url, **overrides)
     with _run_server(create_app(settings), sock):
         yield LiveServer(base_url=base_url, settings=settings, db=db)
+
+
+@pytest.fixture
+async def live_server(db: Db) -> AsyncIterator[LiveServer]:
+    async with start_live_server(db) as server:
+        yield server
 
 
 @dataclass
