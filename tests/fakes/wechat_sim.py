@@ -298,8 +298,10 @@ class WechatSim(ThreadedSim):
         """The payer pays; WeChat notifies (unless the callback is lost)."""
         order = self.mark_paid(no)
         headers, body = self.callback(order, **callback)
+        headers_body_before = body
         if tamper:
-            body = body.replace(b'"summary":"', b'"summary":"X')
+            body = body.replace("支付成功".encode(), "支付失败".encode())
+            assert body != headers_body_before
         self.callbacks.append((order.notify_url, headers, body))
         if drop:
             return None
