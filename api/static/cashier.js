@@ -64,6 +64,15 @@
     if (final || phase === "choose" || phase === "error" || phase === "loading") show("back", false);
   }
 
+  // After the payer's own action, move focus to the new pane's heading so
+  // keyboard and screen-reader users land where the page changed.
+  function focusPane(id) {
+    var heading = $(id).querySelector("h2");
+    if (!heading) return;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: false });
+  }
+
   /* ---------- small helpers ---------- */
 
   function isMobileDevice() {
@@ -421,8 +430,10 @@
           if (!details) throw new Error("未返回收款地址或金额 · no address or amount in the answer");
           showUsdt(details);
           show("back", true);
+          focusPane("pane-usdt");
         } else {
           showFiat(type, data);
+          focusPane("pane-fiat");
         }
       })
       .catch(function (err) {
@@ -481,7 +492,11 @@
       button.addEventListener("click", function () { selectQr(button.getAttribute("data-qr")); });
     });
     $("retry").addEventListener("click", load);
-    $("back").addEventListener("click", function () { state.usdt = null; showChoice(state.channels, false); });
+    $("back").addEventListener("click", function () {
+      state.usdt = null;
+      showChoice(state.channels, false);
+      focusPane("pane-choose");
+    });
     document.addEventListener("visibilitychange", function () {
       // Back from the wallet app: look at once instead of waiting for the timer.
       if (document.visibilityState === "visible" && state.phase !== "paid" && state.orderId) schedulePoll(0);

@@ -123,13 +123,13 @@ class Browser:
     chromium: Any
     devices: dict[str, Any]
 
-    async def desktop_page(self) -> Any:
-        context = await self.chromium.new_context(**DESKTOP)
+    async def desktop_page(self, **options: Any) -> Any:
+        context = await self.chromium.new_context(**DESKTOP, **options)
         return await context.new_page()
 
-    async def mobile_page(self) -> Any:
+    async def mobile_page(self, **options: Any) -> Any:
         device = {k: v for k, v in self.devices["Pixel 7"].items() if k != "default_browser_type"}
-        context = await self.chromium.new_context(**device, locale="zh-CN")
+        context = await self.chromium.new_context(**device, locale="zh-CN", **options)
         return await context.new_page()
 
 

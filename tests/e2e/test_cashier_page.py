@@ -130,7 +130,7 @@ async def test_usdt_order_shows_address_and_exact_amount_then_turns_paid(
 
 async def test_usdt_erc20_order_on_a_phone(live_server: LiveServer, browser: Browser) -> None:
     created = await create_usdt_order(live_server, "E2E-ERC20-1", chain_type=2)
-    page = await browser.mobile_page()
+    page = await browser.mobile_page(color_scheme="dark")
     await page.goto(f"{live_server.base_url}/cashier.html?orderId={created['plat_order_no']}")
     await expect(page.locator("#usdt-chain")).to_have_text("ERC20")
     await expect(page.locator("#usdt-address")).to_have_text(created["u_addr"])
@@ -138,7 +138,7 @@ async def test_usdt_erc20_order_on_a_phone(live_server: LiveServer, browser: Bro
     assert await page.evaluate("document.documentElement.dataset.device") == "mobile"
     # Nothing wider than the phone's screen: no sideways scrolling.
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    await screenshot(page, "mobile-usdt-erc20")
+    await screenshot(page, "mobile-usdt-erc20-dark")
 
 
 async def test_countdown_turns_to_expired(live_server: LiveServer, browser: Browser) -> None:
