@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from api import notify_receivers, static_routes
+from api import metrics, notify_receivers, static_routes
 from api.faces import cashier, checkout, dryad, quickpay, usdt
 from api.state import AppState
 from bridges.registry import build_channels, close_channels
@@ -53,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         dryad.router(),
         quickpay.router(),
         notify_receivers.router(),
+        metrics.router(),
         *static_routes.routers(),
     ]
     return Litestar(

@@ -94,7 +94,13 @@ async def chains_section(
     return lines
 
 
-SECTIONS: list[Section] = [chains_section]
+def _operator_sections() -> list[Section]:
+    from api.status_sections import OPERATOR_SECTIONS  # notifications, rate, orders
+
+    return list(OPERATOR_SECTIONS)
+
+
+SECTIONS: list[Section] = [chains_section, *_operator_sections()]
 
 
 async def live_heads(settings: Settings, timeout_s: float = 10.0) -> dict[str, Heads]:

@@ -193,6 +193,8 @@ class OpsSettings(BaseModel):
     notify_oldest_due_degraded_seconds: int = Field(600, ge=1)
     reconcile_attempts: int = Field(3, ge=1)
     reconcile_retry_seconds: float = Field(1.0, ge=0)
+    # GET /metrics answers callers in api.trusted_networks only, unless open.
+    metrics_open: bool = False
 
 
 class Settings(BaseSettings):
