@@ -162,6 +162,15 @@ def _in_window(order: Order, transfer: ChainTransfer, rules: MatchRules) -> Chai
     return transfer
 
 
+async def ensure_hash_unused(session: AsyncSession, order: Order, tx_hash: str) -> None:
+    """The cheap check, before asking a node: did this hash pay another order?"""
+    other = await session.scalar(
+        select(Order.id).where(Order.tx_hash == normalize_tx_hash(tx_hash), Order.id != order.id).limit(1)
+    )
+    if other is not None:
+        raise HashUsed("this transaction hash already settled another order; each payment settles one order")
+
+
 async def _check_hash_unused(session: AsyncSession, order: Order, transfer: ChainTransfer) -> Transfer | None:
     """Reject a hash another order was paid with; return this log's row if recorded."""
     other = await session.scalar(
@@ -196,6 +205,7 @@ async def verify_and_settle(
     check_order(order, tx_hash)
     if order.status == "paid":  # by this same hash: answer as a retry would
         return order
+    await ensure_hash_unused(session, order, tx_hash)
     transfer = pick_transfer(order, lookup, rules, payer)
     row = await _check_hash_unused(session, order, transfer)
     outcome = await settle_transfer(

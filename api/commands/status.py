@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from engine.config import Settings
 from engine.db import create_engine, create_session_factory
@@ -21,6 +24,13 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         try:
             async with create_session_factory(engine)() as session:
                 print(await render_status(session, settings, datetime.now(UTC), live))
+        except DBAPIError as exc:
+            print(
+                f"error: cannot read the database ({str(exc.orig)[:120]}); "
+                "check USDTPAY_DATABASE_URL and run `usdtpay db upgrade`",
+                file=sys.stderr,
+            )
+            return 2
         finally:
             await engine.dispose()
         return 0

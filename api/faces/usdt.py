@@ -25,7 +25,7 @@ from engine.orders.schemas import Currency, NewOrder
 from engine.orders.service import create_order_committed
 from engine.settlement import rules_for
 from engine.signing import compact_json, md5_verify
-from engine.supplement import SupplementRejected, check_order, verify_and_settle
+from engine.supplement import SupplementRejected, check_order, ensure_hash_unused, verify_and_settle
 
 CHAIN_BY_TYPE = {1: "tron", 2: "eth"}
 U_TYPE = {"tron": "TRC20", "eth": "ERC20"}
@@ -169,14 +169,14 @@ async def supplement(request: Request[Any, Any, Any], app_state: AppState) -> Re
     fields = await read_fields(request)
     merchant = await authenticate(app_state, request, fields)
     order_no, tx_hash, payer = parse_supplement(fields)
-    async with app_state.sessions() as session:
-        order = await queries.require_by_merchant_no(session, merchant, order_no)
     try:
-        chain = check_order(order, tx_hash)
-        if order.status == "paid":  # by this very hash: a retried supplement
-            return envelope(query_data(order))
-        if payer is not None:
-            payer = normalize(chain, payer)
+        async with app_state.sessions() as session:
+            order = await queries.require_by_merchant_no(session, merchant, order_no)
+            chain = check_order(order, tx_hash)
+            payer = normalize(chain, payer) if payer is not None else None
+            if order.status == "paid":  # by this very hash: a retried supplement
+                return envelope(query_data(order))
+            await ensure_hash_unused(session, order, tx_hash)
         async with open_reader(app_state.settings, chain) as reader:
             try:
                 lookup = await reader.transaction(tx_hash)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import select, tuple_, update
@@ -135,7 +135,7 @@ async def live_orders_at(
             Order.chain == chain,
             Order.address.in_(addresses[i : i + CHUNK]),
             Order.status.in_(SETTLEABLE),
-            Order.created_at <= latest,
+            Order.created_at < latest + timedelta(seconds=1),  # see matching.window_of
             Order.expires_at >= earliest - rules.late_window,
         )
         for order in await session.scalars(stmt):

@@ -27,7 +27,9 @@ class Verdict:
 
 
 def window_of(order: Order, rules: MatchRules) -> tuple[datetime, datetime]:
-    return order.created_at, order.expires_at + rules.late_window
+    # Block timestamps are whole seconds: a payment mined in the same second
+    # the order was created carries a time up to 1 s before created_at.
+    return order.created_at.replace(microsecond=0), order.expires_at + rules.late_window
 
 
 def in_window(order: Order, when: datetime, rules: MatchRules) -> bool:

@@ -197,3 +197,18 @@ async def test_ingest_refuses_transfers_of_another_chain(shop: Db) -> None:
     with pytest.raises(ValueError, match="another chain"):
         await run_ingest(shop, [replace(paying(order), chain="tron")])
     assert await transfer_rows(shop) == []
+
+
+async def test_block_in_the_same_second_as_the_order_counts(shop: Db) -> None:
+    """Block timestamps are whole seconds: a block mined in the order's own
+    second carries a time before created_at and must still match."""
+    order = await new_order(shop, now=T0 + timedelta(milliseconds=700))
+    assert order.usdt_units is not None
+    short = await new_order(shop, now=T0 + timedelta(milliseconds=800), price_units=20_000_000)
+    assert short.usdt_units is not None
+    result = await run_ingest(
+        shop, [paying(order, at=T0), paying(short, at=T0, amount_units=short.usdt_units - 1)]
+    )
+    assert result.matched_orders == [order.id] and dict(result.unmatched) == {"underpaid": 1}
+    early = await run_ingest(shop, [paying(order, at=T0 - timedelta(seconds=1))])
+    assert dict(early.unmatched) == {"too_early": 1}
