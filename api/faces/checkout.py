@@ -283,8 +283,17 @@ async def order_status(request: Request[Any, Any, Any], app_state: AppState) -> 
     )
 
 
-QR_FIELDS = ("type", "qrcode_data", "qrcode", "scheme", "uri", "content", "actual_amount")
-QR_FIELDS += ("actual_account", "actual_account_type")
+QR_FIELDS = [
+    "type",
+    "qrcode_data",
+    "qrcode",
+    "scheme",
+    "uri",
+    "content",
+    "actual_amount",
+    "actual_account",
+    "actual_account_type",
+]
 
 
 def qr_image_url(state: AppState, data: str) -> str:

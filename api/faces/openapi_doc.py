@@ -8,7 +8,7 @@ writes the seed's fields and examples into /schema.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +19,12 @@ from litestar.openapi.spec import (
     OpenAPIType,
     Operation,
     Parameter,
+    Reference,
     RequestBody,
     Schema,
 )
+
+__all__ = ["OpenAPIType", "Operation", "Schema"]
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -75,10 +78,12 @@ def array(items: Schema, description: str = "") -> Schema:
     return Schema(type=OpenAPIType.ARRAY, items=items, description=description or None)
 
 
-def obj(properties: dict[str, Schema], required: Sequence[str] = (), description: str = "") -> Schema:
+def obj(
+    properties: Mapping[str, Schema | Reference], required: Sequence[str] = (), description: str = ""
+) -> Schema:
     return Schema(
         type=OpenAPIType.OBJECT,
-        properties=properties,
+        properties=dict(properties),
         required=list(required) or None,
         description=description or None,
     )

@@ -21,6 +21,7 @@ from api.app import create_app
 from api.state import AppState
 from bridges.base import (
     CallbackAck,
+    CallbackRejected,
     ChannelError,
     ChannelEvent,
     ClientKind,
@@ -77,7 +78,7 @@ class RecordingChannel:
         return None
 
     async def parse_callback(self, headers: dict[str, str], body: bytes) -> ChannelEvent:
-        raise NotImplementedError
+        raise CallbackRejected(f"{self.name} (recording) verifies no callbacks")
 
     def ack(self, ok: bool) -> CallbackAck:
         return CallbackAck(200, b"OK")
@@ -92,6 +93,9 @@ class Faces:
     app: Litestar
     channels: dict[str, RecordingChannel]
     clock: ManualClock
+    # The test's own engine: the app's engine lives on the test client's
+    # event loop, which asyncpg connections must not leave.
+    db: Db
 
     @property
     def state(self) -> AppState:
@@ -100,11 +104,11 @@ class Faces:
 
     def loopback(self) -> httpx.AsyncClient:
         """A client whose requests come from 127.0.0.1 (a trusted network)."""
-        transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 40000))
+        transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 40000))  # type: ignore[arg-type]
         return httpx.AsyncClient(transport=transport, base_url="http://usdtpay.test")
 
     async def order(self, order_id: int | str) -> Order:
-        async with self.state.sessions() as session:
+        async with self.db.sessions() as session:
             order = await session.get(Order, int(order_id))
             assert order is not None
             return order
@@ -113,7 +117,7 @@ class Faces:
         """Settle the order's latest channel payment as the channel's callback would."""
         from api.faces.common import latest_payment
 
-        async with self.state.sessions() as session:
+        async with self.db.sessions() as session:
             payment = await latest_payment(session, int(order_id))
             assert payment is not None
             event = ChannelEvent(payment.out_trade_no, trade_no, payment.amount_fen, PaymentStatus.PAID, None)
@@ -130,4 +134,4 @@ async def start_faces(db: Db, now: datetime | None = None, **overrides: Any) -> 
     channels = {"wechat": RecordingChannel("wechat"), "alipay": RecordingChannel("alipay")}
     async with AsyncTestClient(app=app) as client:
         app.state.app_state.channels = dict(channels)
-        yield Faces(client, app, channels, clock)
+        yield Faces(client, app, channels, clock, db)
