@@ -13,7 +13,7 @@ the orphaned attempt is marked `unknown`.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +36,7 @@ class Job:
     merchant_id: int
     first_attempt_at: datetime
     started_at: datetime
+    lease_until: datetime
     delivery: Delivery
 
     def __repr__(self) -> str:
@@ -43,9 +44,13 @@ class Job:
 
 
 def lease_for(settings: Settings) -> timedelta:
-    """Long enough for a lane of `workers` sequential sends to finish; after
-    a crash it is also how long a claimed row waits before another try."""
-    return timedelta(seconds=60 + settings.notify.timeout_seconds * (settings.notify.workers + 1))
+    """How long a claim holds a row: enough for the worker to work through
+    everything it has on hand (`batch_size` rows, `workers` at a time, each
+    at most `timeout_seconds`) with room to spare. After a crash it is also
+    how long the row waits before another worker sends it again."""
+    notify = settings.notify
+    rounds = 2 * notify.batch_size / max(1, notify.workers) + 1
+    return timedelta(seconds=60 + notify.timeout_seconds * rounds)
 
 
 def _due(now: datetime) -> list[ColumnElement[bool]]:
@@ -81,7 +86,9 @@ async def claim_due(
     await session.execute(
         update(NotificationAttempt)
         .where(NotificationAttempt.notification_id.in_(ids), NotificationAttempt.outcome == "sending")
-        .values(outcome="unknown", error="worker stopped before recording the answer; sent again")
+        .values(
+            outcome="unknown", error="the worker stopped before recording this attempt; it may have been sent"
+        )
     )
     rows = await session.execute(
         select(Notification, Merchant.key)
@@ -89,23 +96,31 @@ async def claim_due(
         .where(Notification.id.in_(ids))
         .order_by(Notification.id)
     )
-    return [await _open_attempt(session, row, key, now, lease) for row, key in rows.tuples()]
+    opened = [(row, key, _open_attempt(row, now, lease)) for row, key in rows.tuples()]
+    session.add_all([attempt for _, _, attempt in opened])
+    await session.flush()  # one round trip for all the attempt ids
+    return [
+        Job(
+            row.id,
+            attempt.id,
+            row.merchant_id,
+            row.first_attempt_at or now,
+            now,
+            now + lease,
+            Delivery(row.delivery_id, row.scheme, row.url, row.body, row.attempts, key),
+        )
+        for row, key, attempt in opened
+    ]
 
 
-async def _open_attempt(
-    session: AsyncSession, row: Notification, key: str, now: datetime, lease: timedelta
-) -> Job:
+def _open_attempt(row: Notification, now: datetime, lease: timedelta) -> NotificationAttempt:
     row.attempts += 1
     row.claimed_until = now + lease
     if row.first_attempt_at is None:
         row.first_attempt_at = now
-    attempt = NotificationAttempt(
+    return NotificationAttempt(
         notification_id=row.id, attempt_no=row.attempts, started_at=now, outcome="sending"
     )
-    session.add(attempt)
-    await session.flush()
-    delivery = Delivery(row.delivery_id, row.scheme, row.url, row.body, row.attempts, key)
-    return Job(row.id, attempt.id, row.merchant_id, row.first_attempt_at, now, delivery)
 
 
 def outcome_of(job: Job, result: AttemptResult) -> tuple[str, datetime | None]:
@@ -118,46 +133,85 @@ def outcome_of(job: Job, result: AttemptResult) -> tuple[str, datetime | None]:
 
 
 async def record_result(session: AsyncSession, job: Job, result: AttemptResult, now: datetime) -> str:
-    """Write the attempt and move the notification on; flush only.
+    """Write one attempt and move its notification on; flush only."""
+    return (await record_results(session, [(job, result)], now))[0]
 
-    If the lease was lost meanwhile (another worker claimed the row again,
-    so `attempts` moved on), only the attempt is written, unless this one
-    was acknowledged: an acknowledgement always marks the row delivered.
+
+async def record_results(
+    session: AsyncSession, done: Sequence[tuple[Job, AttemptResult]], now: datetime
+) -> list[str]:
+    """Write attempts and move their notifications on, in one transaction
+    (the delivery step groups what finished together); flush only.
+
+    If a lease was lost meanwhile (another worker claimed the row again, so
+    `attempts` moved on), only the attempt is written, unless this one was
+    acknowledged: an acknowledgement always marks the row delivered.
     """
-    outcome, nxt = outcome_of(job, result)
-    attempt = await session.get(NotificationAttempt, job.attempt_id)
-    if attempt is not None:
-        attempt.http_status = result.http_status
-        attempt.latency_ms = result.latency_ms
-        attempt.response_body = result.body_text
-        attempt.error = result.error
-        attempt.outcome = outcome
-    row = await session.get(Notification, job.notification_id, with_for_update=True)
-    if row is None or row.status == "delivered":
-        await session.flush()
-        return outcome
+    attempt_ids = [job.attempt_id for job, _ in done]
+    row_ids = sorted({job.notification_id for job, _ in done})  # one lock order for every worker
+    attempts = {
+        a.id: a
+        for a in await session.scalars(
+            select(NotificationAttempt).where(NotificationAttempt.id.in_(attempt_ids))
+        )
+    }
+    rows = {
+        r.id: r
+        for r in await session.scalars(
+            select(Notification)
+            .where(Notification.id.in_(row_ids))
+            .order_by(Notification.id)
+            .with_for_update()
+        )
+    }
+    outcomes = []
+    caught_up: set[tuple[int, str]] = set()
+    for job, result in done:
+        outcome, nxt = outcome_of(job, result)
+        outcomes.append(outcome)
+        attempt = attempts.get(job.attempt_id)
+        if attempt is not None:
+            attempt.http_status = result.http_status
+            attempt.latency_ms = result.latency_ms
+            attempt.response_body = result.body_text
+            attempt.error = result.error
+            attempt.outcome = outcome
+        row = rows.get(job.notification_id)
+        if row is not None and _apply(row, job, result, outcome, nxt, now):
+            caught_up.add((row.merchant_id, row.url))
+    await session.flush()
+    for merchant_id, url in caught_up:
+        await _catch_up(session, merchant_id, url, now)
+    return outcomes
+
+
+def _apply(
+    row: Notification, job: Job, result: AttemptResult, outcome: str, nxt: datetime | None, now: datetime
+) -> bool:
+    """Move the row on; True when it was newly delivered."""
+    if row.status == "delivered":
+        return False
     if outcome == "delivered":
         row.status, row.delivered_at, row.claimed_until, row.last_error = "delivered", now, None, None
-        await _catch_up(session, row, now)
-    elif row.attempts == job.delivery.attempt_no:
+        return True
+    if row.attempts == job.delivery.attempt_no:
         row.claimed_until = None
         row.last_error = result.error
         if outcome == "retry" and nxt is not None:
             row.next_attempt_at = nxt
         else:
             row.status = "failed"
-    await session.flush()
-    return outcome
+    return False
 
 
-async def _catch_up(session: AsyncSession, row: Notification, now: datetime) -> None:
+async def _catch_up(session: AsyncSession, merchant_id: int, url: str, now: datetime) -> None:
     """The merchant's endpoint answers again: bring its other waiting
     notifications forward instead of leaving them to their backoff."""
     await session.execute(
         update(Notification)
         .where(
-            Notification.merchant_id == row.merchant_id,
-            Notification.url == row.url,
+            Notification.merchant_id == merchant_id,
+            Notification.url == url,
             Notification.status == "pending",
             Notification.next_attempt_at > now,
         )

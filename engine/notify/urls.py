@@ -105,7 +105,7 @@ def address_problem(address: IPAddress) -> str | None:
     """Why an address is not a public destination, or None when it is."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address_problem(address.ipv4_mapped)
-    for flag in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    for flag in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(address, f"is_{flag}"):
             return flag.replace("_", "-")
     if not address.is_global:

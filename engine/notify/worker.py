@@ -1,11 +1,11 @@
 """The delivery worker: claim due notifications, send them, record each
 attempt, schedule the next one.
 
-Each merchant gets one lane at a time in a worker, so a merchant's
-notifications go out one after another in outbox order; different merchants
-are served concurrently, up to `notify.workers` sends in flight. Claims,
-sends and records are separate steps: a claim commits before any request
-is made, and every record is its own short transaction after the answer.
+A worker keeps up to `notify.batch_size` claimed notifications on hand and
+at most `notify.workers` requests in flight. Each merchant has one lane, so
+its notifications go out one after another in outbox order while different
+merchants are served concurrently. Claims and records are their own short
+transactions; no session is open while a request is on the wire.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 
 import httpx
@@ -21,7 +22,8 @@ import httpx
 from engine.clock import Clock
 from engine.config import Settings
 from engine.db import SessionFactory
-from engine.notify.delivery import Job, claim_due, lease_for, record_result
+from engine.notify.delivery import Job, claim_due, lease_for
+from engine.notify.recorder import Recorder
 from engine.notify.transport import AttemptResult, new_client, send
 from engine.notify.urls import Resolver
 
@@ -50,30 +52,35 @@ class Notifier:
         self.resolver = resolver
         self.lease = lease or lease_for(settings)
         self.after_send = after_send
+        self.attempts_made = 0  # by this worker: progress for benchmarks and tests
+        self.recorder = Recorder(sessions, clock)
+        self.sending = asyncio.Semaphore(max(1, settings.notify.workers))
+        self.lanes: dict[int, deque[Job]] = {}
+        self.on_hand = 0  # claimed and not yet recorded
+        self.progress = asyncio.Event()
+        self.send_budget = timedelta(seconds=settings.notify.timeout_seconds + 5)
 
-    async def claim(
-        self, limit: int, exclude: Collection[int] = (), only_ids: Collection[int] | None = None
-    ) -> list[Job]:
+    async def claim(self, limit: int, only_ids: Collection[int] | None = None) -> list[Job]:
         async with self.sessions() as session:
             jobs = await claim_due(
-                session,
-                self.clock.now(),
-                limit=limit,
-                lease=self.lease,
-                exclude_merchants=exclude,
-                only_ids=only_ids,
+                session, self.clock.now(), limit=limit, lease=self.lease, only_ids=only_ids
             )
             await session.commit()
         return jobs
 
     async def deliver(self, job: Job) -> str:
         """Send one claimed job and record the answer."""
-        result = await send(self.client, job.delivery, self.settings, self.clock.now(), self.resolver)
+        async with self.sending:
+            if self.clock.now() + self.send_budget > job.lease_until:
+                # Too little of the lease is left to finish: another worker
+                # may take the row soon, and two sends must never overlap.
+                log.warning("notification %s: lease nearly over; left for the next claim", job)
+                return "skipped"
+            result = await send(self.client, job.delivery, self.settings, self.clock.now(), self.resolver)
+        self.attempts_made += 1
         if self.after_send is not None:
             await self.after_send(job, result)
-        async with self.sessions() as session:
-            outcome = await record_result(session, job, result, self.clock.now())
-            await session.commit()
+        outcome = await self.recorder.record(job, result)
         level = logging.INFO if outcome == "delivered" else logging.WARNING
         log.log(
             level,
@@ -86,74 +93,83 @@ class Notifier:
         )
         return outcome
 
-    async def lane(self, jobs: list[Job]) -> None:
-        """One merchant's claimed jobs, in order."""
+    def dispatch(self, jobs: list[Job]) -> list[asyncio.Task[None]]:
+        """Queue jobs on their merchant's lane; start lanes that were idle."""
+        started = []
+        self.on_hand += len(jobs)
         for job in jobs:
-            await self.deliver(job)
+            lane = self.lanes.get(job.merchant_id)
+            if lane is None:
+                lane = self.lanes[job.merchant_id] = deque()
+                started.append(asyncio.create_task(self._lane(job.merchant_id, lane)))
+            lane.append(job)
+        return started
+
+    async def _lane(self, merchant_id: int, lane: deque[Job]) -> None:
+        try:
+            while lane:
+                job = lane.popleft()
+                try:
+                    await self.deliver(job)
+                except Exception:  # unrecorded: its lease expires and it is sent again
+                    log.exception("notification %s: recording failed", job.delivery.delivery_id)
+                finally:
+                    self.on_hand -= 1
+                    self.progress.set()
+        finally:
+            self.on_hand -= len(lane)
+            del self.lanes[merchant_id]
 
     async def round(self, *, limit: int | None = None, only_ids: Collection[int] | None = None) -> int:
         """Claim what is due now and deliver all of it; returns how many
         attempts were made. The step the tests and `notify retry` drive."""
         jobs = await self.claim(limit or self.settings.notify.batch_size, only_ids=only_ids)
-        await asyncio.gather(*(self.lane(lane) for lane in by_merchant(jobs)))
+        await asyncio.gather(*self.dispatch(jobs))
         return len(jobs)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, keeping up to `workers` lanes busy."""
-        capacity = max(1, self.settings.notify.workers)
-        lanes: dict[int, asyncio.Task[None]] = {}
+        """Deliver until `stop` is set. Claims top the batch up once half of
+        it is done (or whenever the worker is idle), so a busy worker makes
+        few claim transactions and an idle one sees new rows within a poll."""
+        batch = max(1, self.settings.notify.batch_size)
+        tasks: set[asyncio.Task[None]] = set()
         try:
             while not stop.is_set():
-                free = min(capacity - len(lanes), self.settings.notify.batch_size)
-                jobs = await self._claim_safely(free, lanes.keys()) if free > 0 else []
-                for lane in by_merchant(jobs):
-                    lanes[lane[0].merchant_id] = asyncio.create_task(self.lane(lane))
-                if jobs and len(jobs) == free:
-                    await _wait_any(lanes.values(), stop, wait_s=0)
-                else:
-                    await _wait_any(lanes.values(), stop, wait_s=self.settings.notify.poll_seconds)
-                for merchant_id, task in list(lanes.items()):
-                    if task.done():
-                        del lanes[merchant_id]
-                        _log_crash(task)
+                self.progress.clear()
+                room = batch - self.on_hand
+                if room >= max(1, batch // 2) or self.on_hand == 0:
+                    jobs = await self._claim_safely(room)
+                    for task in self.dispatch(jobs):
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    if len(jobs) == room:
+                        continue  # more may be due: look again once there is room
+                await self._wait(stop)
         finally:
-            for task in lanes.values():
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*lanes.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.recorder.flush()
 
-    async def _claim_safely(self, limit: int, busy: Collection[int]) -> list[Job]:
+    async def _claim_safely(self, limit: int) -> list[Job]:
         try:
-            return await self.claim(limit, exclude=list(busy))
+            return await self.claim(limit)
         except Exception:  # the database may be briefly away; try again next poll
             log.exception("claiming notifications failed; retrying")
             return []
 
-
-def by_merchant(jobs: Iterable[Job]) -> list[list[Job]]:
-    lanes: dict[int, list[Job]] = {}
-    for job in jobs:
-        lanes.setdefault(job.merchant_id, []).append(job)
-    return list(lanes.values())
-
-
-async def _wait_any(tasks: Iterable[asyncio.Task[None]], stop: asyncio.Event, *, wait_s: float) -> None:
-    """Until a lane finishes, `stop` is set, or `wait_s` passes."""
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([*tasks, stopper], timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stopper
-
-
-def _log_crash(task: asyncio.Task[None]) -> None:
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None:
-        # A record that failed leaves the lease to expire: the row is retried.
-        log.error("a notification lane failed: %r; its rows are retried after the lease", exc)
+    async def _wait(self, stop: asyncio.Event) -> None:
+        """Until a job finishes, `stop` is set, or a poll interval passes."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.progress.wait())]
+        try:
+            await asyncio.wait(
+                waiters, timeout=self.settings.notify.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
 
 
 async def run_notifier(
@@ -167,8 +183,9 @@ async def run_notifier(
     """The `notifier` worker of `usdtpay run` and `usdtpay notify`."""
     async with new_client(settings) as client:
         log.info(
-            "notifier: up to %d sends at once, polling every %.2f s",
+            "notifier: up to %d sends at once, %d claimed at a time, polling every %.2f s",
             settings.notify.workers,
+            settings.notify.batch_size,
             settings.notify.poll_seconds,
         )
         await Notifier(sessions, settings, clock, client, resolver=resolver).run(stop)

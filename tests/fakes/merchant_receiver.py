@@ -179,6 +179,7 @@ class MerchantReceiver:
 class _Handler(BaseHTTPRequestHandler):
     state: ReceiverState
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
