@@ -58,18 +58,21 @@ async def start_fiat_payment(
     channel = channel_for(state, channel_name)
     reuse_key = f"{kind.value}|{openid}|{appid}|{wallet}"
     async with state.sessions() as session:
+        order = await queries.require_order(session, order_id)
         previous = await fiat.latest_payment(session, order_id, channel=channel_name, client_type=kind.value)
+        payable = order.status == "pending" and state.now() < order.expires_at
         if (
-            previous is not None
+            payable
+            and previous
             and previous.pay_data.get("key") == reuse_key
             and "created" in previous.pay_data
         ):
             created = PaymentCreated(**previous.pay_data["created"])
             return FiatPayment(previous.id, previous.out_trade_no, channel_name, created)
+        # Not payable any more: open_payment raises the error that says why.
         payment = await fiat.open_payment(
             session, order_id, channel=channel_name, client_type=kind.value, now=state.now()
         )
-        order = await queries.require_order(session, order_id)
         await session.commit()
     request = PaymentRequest(
         out_trade_no=payment.out_trade_no,

@@ -23,7 +23,7 @@ from bridges.quickpay import QuickPayChannel
 from bridges.wechat import WechatChannel
 from engine.clock import ManualClock, SystemClock
 from engine.config import FiatSettings
-from engine.errors import UpstreamError
+from engine.errors import BusinessRule, UpstreamError
 from tests.fakes.alipay_sim import AlipaySim
 from tests.fakes.fiat_http import SimResponse, private_pem
 from tests.fakes.fiat_keys import rsa_key
@@ -97,6 +97,9 @@ async def test_a_repeated_request_reuses_the_issued_payment(world: World) -> Non
     second = await start_fiat_payment(world.state, order.id, "wechat", ClientKind.QR)
     assert second.payment_id == first.payment_id and second.created.qrcode == first.created.qrcode
     assert len(world.wechat.orders) == 1
+    await world.wechat.pay(first.out_trade_no)
+    with pytest.raises(BusinessRule, match="paid"):
+        await start_fiat_payment(world.state, order.id, "wechat", ClientKind.QR)
 
 
 @pytest.mark.parametrize(
