@@ -209,22 +209,20 @@ async def settle_transfer(
 async def insert_unmatched(
     session: AsyncSession, rows: list[tuple[ChainTransfer, Verdict]], now: datetime, source: str
 ) -> tuple[Counter[str], int]:
-    """Insert unmatched rows in one statement per chunk; returns the reasons
-    counted for the rows inserted, and how many already existed."""
-    inserted: set[Key] = set()
-    for i in range(0, len(rows), CHUNK // 4):
-        chunk = rows[i : i + CHUNK // 4]
-        values = [
-            {**transfer_values(t, TransferStatus.UNMATCHED, v.reason, v.order_id, source), "created_at": now}
-            for t, v in chunk
-        ]
-        stmt = (
-            _insert(session)(Transfer)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["chain", "tx_hash", "log_index"])
-            .returning(Transfer.tx_hash, Transfer.log_index)
-        )
-        inserted.update((await session.execute(stmt)).tuples())
+    """Insert unmatched rows (one executemany, batched by SQLAlchemy); returns
+    the reasons counted for the rows inserted, and how many already existed."""
+    if not rows:
+        return Counter(), 0
+    values = [
+        {**transfer_values(t, TransferStatus.UNMATCHED, v.reason, v.order_id, source), "created_at": now}
+        for t, v in rows
+    ]
+    stmt = (
+        _insert(session)(Transfer)
+        .on_conflict_do_nothing(index_elements=["chain", "tx_hash", "log_index"])
+        .returning(Transfer.tx_hash, Transfer.log_index)
+    )
+    inserted: set[Key] = set((await session.execute(stmt, values)).tuples())
     reasons: Counter[str] = Counter()
     for transfer, verdict in rows:
         if (transfer.tx_hash, transfer.log_index) in inserted:

@@ -153,3 +153,15 @@ async def test_a_transfer_recorded_unmatched_is_repointed(shop: Db) -> None:
     async with shop.sessions() as session:
         [transfer] = await session.scalars(select(Transfer))
         assert (transfer.status, transfer.reason, transfer.order_id) == ("matched", None, order.id)
+
+
+async def test_type_2_and_fiat_orders_are_refused_clearly(shop: Db) -> None:
+    from engine.supplement import NotOnChainOrder, Unsupported, check_order
+
+    order = await new_order(shop)
+    order.extra = {"type": 2}
+    with pytest.raises(Unsupported, match="not supported yet"):
+        check_order(order, "ab" * 32)
+    order.extra, order.chain = {}, None
+    with pytest.raises(NotOnChainOrder):
+        check_order(order, "ab" * 32)

@@ -212,3 +212,19 @@ async def test_block_in_the_same_second_as_the_order_counts(shop: Db) -> None:
     assert result.matched_orders == [order.id] and dict(result.unmatched) == {"underpaid": 1}
     early = await run_ingest(shop, [paying(order, at=T0 - timedelta(seconds=1))])
     assert dict(early.unmatched) == {"too_early": 1}
+
+
+async def test_unmatched_rows_written_concurrently_are_counted_as_existing(shop: Db) -> None:
+    """The bulk insert skips rows another writer stored after our pre-check."""
+    from engine.settlement.ingest import insert_unmatched
+    from engine.settlement.matching import Verdict
+    from engine.settlement.rules import Reason
+
+    order = await new_order(shop)
+    rows = [(paying(order, amount_units=i, log_index=i), Verdict(None, Reason.NO_ORDER)) for i in range(1, 6)]
+    async with shop.sessions() as session:
+        assert await insert_unmatched(session, rows[:2], NOW, "watcher") == ({"no_order": 2}, 0)
+        reasons, existed = await insert_unmatched(session, rows, NOW, "watcher")
+        await session.commit()
+    assert (dict(reasons), existed) == ({"no_order": 3}, 2)
+    assert len(await transfer_rows(shop)) == 5
