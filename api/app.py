@@ -59,6 +59,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     return Litestar(
         route_handlers=[healthz, *routers],
         lifespan=[lifespan],
+        # Logging is configured once by api.logging (structlog JSON lines);
+        # Litestar's default config would replace the root handler.
+        logging_config=None,
         dependencies={"app_state": Provide(provide_app_state, sync_to_thread=False)},
         openapi_config=OpenAPIConfig(title="usdtpay", version="0.1.0", path="/schema"),
     )

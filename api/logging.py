@@ -15,7 +15,12 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer()
     )
     shared: list[structlog.types.Processor] = [
+        # Ids bound with structlog.contextvars (order_id, tx_hash,
+        # delivery_id, ...) land on every line logged while they are bound,
+        # stdlib `logging` calls included; `extra={...}` fields too.
         structlog.contextvars.merge_contextvars,
+        structlog.stdlib.ExtraAdder(),
+        structlog.stdlib.add_logger_name,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

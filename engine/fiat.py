@@ -247,6 +247,8 @@ async def _mark_order_paid(
         raise NotFound(f"order {order.id} has no merchant")
     await session.flush()
     await enqueue_order_event(session, order, merchant, "paid", now)
+    ids = {"order_id": order.id, "payment_id": payment.id, "channel_trade_no": payment.channel_trade_no}
+    log.info("order paid through %s", payment.channel, extra=ids)
 
 
 async def due_for_query(

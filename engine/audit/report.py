@@ -98,6 +98,7 @@ def write_files(report: Report, out_dir: Path, generated_at: datetime) -> tuple[
         for f in report.findings:
             row = finding_row(f)
             row["related_order_ids"] = " ".join(map(str, row["related_order_ids"]))
+            row["attention"] = "yes" if row["attention"] else "no"
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
     json_path.write_text(json.dumps(report_document(report, generated_at), indent=2) + "\n", encoding="utf-8")
     return csv_path, json_path

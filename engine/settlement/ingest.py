@@ -9,6 +9,7 @@ merchant's notification are flushed in the caller's transaction
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from engine.models import Merchant, Order, Transfer
 from engine.notify.outbox import enqueue_order_event
 from engine.settlement.matching import Verdict, in_window, judge, near_amount_verdict
 from engine.settlement.rules import SETTLEABLE, MatchRules, Reason, TransferStatus
+
+log = logging.getLogger("usdtpay.settlement")
 
 CHUNK = 400  # bound parameters per IN (...) query, well under every backend's limit
 
@@ -203,6 +206,8 @@ async def settle_transfer(
     merchant = await session.get(Merchant, order.merchant_id)
     assert merchant is not None  # orders.merchant_id is a foreign key
     await enqueue_order_event(session, order, merchant, "paid", now)
+    ids = {"order_id": order.id, "chain": transfer.chain, "tx_hash": transfer.tx_hash}
+    log.info("order paid on chain (%s)", source, extra={**ids, "late": order.paid_late})
     return Settle.SETTLED
 
 
