@@ -58,7 +58,8 @@ def _attempts_text(view: DeliveryView) -> str:
     lines = []
     for a in view.attempts[-6:]:
         answer = f"HTTP {a.http_status}" if a.http_status is not None else "-"
-        detail = a.error or (a.response_body or "")[:40]
+        # With an answer, its first words say more than "not acknowledged".
+        detail = (a.response_body or "")[:40] if a.http_status is not None else (a.error or "")
         when = f"{a.started_at:%m-%d %H:%M:%S}"
         lines.append(f"#{a.attempt_no} {when} {a.outcome} {answer} {a.latency_ms or 0} ms {detail}")
     hidden = len(view.attempts) - 6

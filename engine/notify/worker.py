@@ -58,7 +58,7 @@ class Notifier:
         self.lanes: dict[int, deque[Job]] = {}
         self.on_hand = 0  # claimed and not yet recorded
         self.progress = asyncio.Event()
-        self.send_budget = timedelta(seconds=settings.notify.timeout_seconds + 5)
+        self.send_budget = timedelta(seconds=settings.notify.timeout_seconds * 1.5 + 1)
 
     async def claim(self, limit: int, only_ids: Collection[int] | None = None) -> list[Job]:
         async with self.sessions() as session:
