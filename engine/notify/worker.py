@@ -90,6 +90,7 @@ class Notifier:
             outcome,
             result.http_status if result.error is None else result.error,
             result.latency_ms,
+            extra={"delivery_id": job.delivery.delivery_id, "notification_id": job.notification_id},
         )
         return outcome
 
