@@ -96,7 +96,7 @@ async def claim_due(
         .where(Notification.id.in_(ids))
         .order_by(Notification.id)
     )
-    opened = [(row, key, _open_attempt(row, now, lease)) for row, key in rows.tuples()]
+    opened = [(row, key, _open_attempt(row, now, lease)) for row, key in rows]
     session.add_all([attempt for _, _, attempt in opened])
     await session.flush()  # one round trip for all the attempt ids
     return [

@@ -123,7 +123,8 @@ class MerchantReceiver:
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> MerchantReceiver:
         handler = type("Handler", (_Handler,), {"state": self.state})
-        server = ThreadingHTTPServer((self.host, self.port), handler)
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 256})
+        server = server_class((self.host, self.port), handler)
         server.daemon_threads = True
         server.block_on_close = False
         self.port = server.server_address[1]
