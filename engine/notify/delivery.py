@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -217,3 +217,22 @@ async def _catch_up(session: AsyncSession, merchant_id: int, url: str, now: date
         )
         .values(next_attempt_at=now)
     )
+
+
+async def release_unsent(session: AsyncSession, jobs: Sequence[Job]) -> int:
+    """Give back claimed jobs that were never sent (a worker stopping):
+    the attempt is taken back and the row is due again at once, instead of
+    waiting for its lease. Rows claimed again meanwhile are left alone."""
+    released = 0
+    for job in sorted(jobs, key=lambda j: j.notification_id):
+        row = await session.get(Notification, job.notification_id, with_for_update=True)
+        if row is None or row.status != "pending" or row.attempts != job.delivery.attempt_no:
+            continue
+        row.attempts -= 1
+        row.claimed_until = None
+        if row.attempts == 0:
+            row.first_attempt_at = None
+        await session.execute(delete(NotificationAttempt).where(NotificationAttempt.id == job.attempt_id))
+        released += 1
+    await session.flush()
+    return released

@@ -35,10 +35,13 @@ async def latest_payment_id(session: AsyncSession, order_id: int) -> int | None:
 async def build_body(session: AsyncSession, scheme: str, order: Order, merchant: Merchant) -> str:
     if scheme == "usdt":
         return payloads.usdt_body(order, merchant)
+    # dryad's tradeId and quickpay's transaction_no: the payment the face
+    # handed out when the order was created (the order id if none).
+    payment_id = await latest_payment_id(session, order.id)
+    trade_id = payment_id if payment_id is not None else order.id
     if scheme == "dryad":
-        trade_id = await latest_payment_id(session, order.id)
-        return payloads.dryad_body(order, trade_id if trade_id is not None else order.id)
-    return payloads.quickpay_body(order, merchant)
+        return payloads.dryad_body(order, trade_id)
+    return payloads.quickpay_body(order, merchant, trade_id)
 
 
 async def enqueue_order_event(

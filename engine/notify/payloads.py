@@ -28,7 +28,8 @@ USDT_STATUS = {"paid": "paid", "expired": "expired", "failed": "failed", "closed
 DRYAD_STATUS = {"paid": "SUCCEEDED", "failed": "FAILED", "closed": "CANCELED", "expired": "EXPIRED"}
 DRYAD_CHANNEL = {"wechat": "WECHAT", "alipay": "ALIPAY"}
 QUICKPAY_STATUS = {"paid": "SUCCESS", "failed": "FAILED", "closed": "CANCELED"}
-QUICKPAY_PAYTYPE = {"wechat": "WECHATPAY_JSAPI", "alipay": "ALIPAY_JSAPI"}
+QUICKPAY_PAYTYPE = {11: "WECHATPAY_JSAPI", 21: "ALIPAY_JSAPI"}  # as JSAPIPay answers it
+QUICKPAY_PAYTYPE_BY_CHANNEL = {"wechat": 11, "alipay": 21}
 
 
 def extra_value(order: Order, name: str, default: Any = "") -> Any:
@@ -105,24 +106,34 @@ def quickpay_sign(fields: dict[str, Any], key: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest().upper()
 
 
-def quickpay_body(order: Order, merchant: Merchant) -> str:
-    """Seed 003 posts "the result" to notify_url: a PayResultInfo object
-    (the shape JSAPIPay answers with), signed like the API with `sign`."""
+def quickpay_paytype(order: Order) -> str:
+    given = extra_value(order, "paytype", None)
+    code = int(given) if isinstance(given, int | str) and str(given).isdigit() else None
+    if code is None:
+        code = QUICKPAY_PAYTYPE_BY_CHANNEL.get(order.channel or "", 11)
+    return QUICKPAY_PAYTYPE.get(code, str(code))
+
+
+def quickpay_body(order: Order, merchant: Merchant, trade_id: int) -> str:
+    """Seed 003 posts "the result" to notify_url: a PayResultInfo object,
+    the shape JSAPIPay answers with (and with the same values the served
+    face gave: store_no is the merchant pid, transaction_no the payment id,
+    attach and iteminfo as sent), signed like the API in `sign`."""
     fen = order.fiat_fen or 0
     fields: dict[str, Any] = {
         "transaction_status": QUICKPAY_STATUS.get(order.status, order.status.upper()),
         "store_no": str(extra_value(order, "store_no", merchant.pid)),
-        "paytype": str(extra_value(order, "paytype", QUICKPAY_PAYTYPE.get(order.channel or "", ""))),
+        "paytype": quickpay_paytype(order),
         "operator": str(extra_value(order, "operator", "WEB")),
         "total_amount": fen,
         "cash_amount": fen,
         "settlement_amount": fen,
         "coupon_amount": 0,
         "order_no": order.merchant_order_no,
-        "transaction_no": str(order.id),
+        "transaction_no": str(trade_id),
         "transaction_time": china_time(order.paid_at),
-        "attach": str(extra_value(order, "attach")),
-        "iteminfo": str(extra_value(order, "iteminfo")),
+        "attach": order.param or str(extra_value(order, "attach")),
+        "iteminfo": order.subject or str(extra_value(order, "iteminfo")),
     }
     fields["sign"] = quickpay_sign(fields, merchant.key)
     return dumps(fields)

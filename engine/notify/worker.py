@@ -22,7 +22,7 @@ import httpx
 from engine.clock import Clock
 from engine.config import Settings
 from engine.db import SessionFactory
-from engine.notify.delivery import Job, claim_due, lease_for
+from engine.notify.delivery import Job, claim_due, lease_for, release_unsent
 from engine.notify.recorder import Recorder
 from engine.notify.transport import AttemptResult, new_client, send
 from engine.notify.urls import Resolver
@@ -58,6 +58,8 @@ class Notifier:
         self.lanes: dict[int, deque[Job]] = {}
         self.on_hand = 0  # claimed and not yet recorded
         self.progress = asyncio.Event()
+        self.stopping = False
+        self.unsent: list[Job] = []
         self.send_budget = timedelta(seconds=settings.notify.timeout_seconds * 1.5 + 1)
 
     async def claim(self, limit: int, only_ids: Collection[int] | None = None) -> list[Job]:
@@ -108,7 +110,7 @@ class Notifier:
 
     async def _lane(self, merchant_id: int, lane: deque[Job]) -> None:
         try:
-            while lane:
+            while lane and not self.stopping:
                 job = lane.popleft()
                 try:
                     await self.deliver(job)
@@ -118,6 +120,7 @@ class Notifier:
                     self.on_hand -= 1
                     self.progress.set()
         finally:
+            self.unsent.extend(lane)
             self.on_hand -= len(lane)
             del self.lanes[merchant_id]
 
@@ -147,10 +150,24 @@ class Notifier:
                         continue  # more may be due: look again once there is room
                 await self._wait(stop)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.recorder.flush()
+            await self._shut_down(tasks)
+
+    async def _shut_down(self, tasks: set[asyncio.Task[None]]) -> None:
+        """Finish the requests on the wire (up to one timeout), record them,
+        and give back what was claimed but not sent."""
+        self.stopping = True
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.settings.notify.timeout_seconds + 2)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.recorder.flush()
+        if self.unsent:
+            async with self.sessions() as session:
+                released = await release_unsent(session, self.unsent)
+                await session.commit()
+            log.info("notifier stopping: %d claimed notifications given back unsent", released)
+            self.unsent.clear()
 
     async def _claim_safely(self, limit: int) -> list[Job]:
         try:

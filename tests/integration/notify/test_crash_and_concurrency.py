@@ -28,6 +28,7 @@ from tests.fakes.merchant_receiver import MerchantReceiver
 from tests.integration.notify.support import (
     all_delivered,
     attempts_of,
+    eventually,
     notifications,
     notify_settings,
     paid_order,
@@ -142,3 +143,28 @@ async def test_two_workers_never_send_the_same_notification_at_once(
     assert all(r.signature_ok for r in receiver.received)
     rows = await notifications(any_db)
     assert {r.status for r in rows} == {"delivered"} and {r.attempts for r in rows} == {1}
+
+
+async def test_stopping_finishes_what_is_on_the_wire_and_gives_back_the_rest(
+    any_db: Db, merchant: Merchant, receiver: MerchantReceiver
+) -> None:
+    clock = ManualClock()
+    for i in range(5):  # one merchant: one lane, sent one after another
+        await paid_order(any_db, merchant, "usdt", receiver.url("usdt"), clock.now(), order_no=f"G{i}")
+    receiver.behave("ok", delay=0.3)
+    settings = notify_settings(any_db, workers=2)
+    stop = asyncio.Event()
+    async with new_client(settings) as client:
+        worker = Notifier(any_db.sessions, settings, clock, client)
+        task = asyncio.create_task(worker.run(stop))
+        await eventually(lambda: sum(receiver.state.in_flight.values()) >= 1, what="a request on the wire")
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        rows = await notifications(any_db)
+        assert [r.status for r in rows] == ["delivered"] + ["pending"] * 4  # the one on the wire finished
+        for row in rows[1:]:  # the rest are due again now, with no attempt counted
+            assert row.claimed_until is None and row.attempts == 0 and row.first_attempt_at is None
+            assert await attempts_of(any_db, row.id) == []
+        assert await Notifier(any_db.sessions, settings, clock, client).round() == 4
+    assert {r.status for r in await notifications(any_db)} == {"delivered"}
+    assert len(receiver.received) == 5

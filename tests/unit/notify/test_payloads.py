@@ -105,21 +105,32 @@ def test_dryad_description_may_be_nested_under_the_face() -> None:
 
 
 def test_quickpay_body_is_a_signed_pay_result() -> None:
+    # what the served face stores: attach in param, iteminfo as the subject
     o = order(
         "quickpay",
-        channel="alipay",
+        channel="wechat",
         fiat_fen=600,
-        extra={"store_no": "S001", "paytype": 21, "attach": "a=1&b=2", "iteminfo": "tea"},
+        subject="tea",
+        param="a=1&b=2",
+        extra={"paytype": 21, "operator": "T01"},
     )
-    body = payloads.quickpay_body(o, merchant())
+    body = payloads.quickpay_body(o, merchant(), trade_id=9876543210)
     fields = json.loads(body)
     assert fields["transaction_status"] == "SUCCESS"
-    assert fields["store_no"] == "S001"
-    assert fields["paytype"] == "21"
+    assert fields["store_no"] == "10001"  # the merchant pid is the store number
+    assert fields["paytype"] == "ALIPAY_JSAPI"  # as JSAPIPay answered it
+    assert fields["operator"] == "T01"
     assert fields["total_amount"] == 600 and isinstance(fields["total_amount"], int)
     assert fields["order_no"] == "ORDER20251123001"
-    assert fields["transaction_no"] == "1234567890123456"
+    assert fields["transaction_no"] == "9876543210"
     assert fields["transaction_time"] == "2025-11-23 12:30:00"
     assert fields["attach"] == "a=1&b=2"
+    assert fields["iteminfo"] == "tea"
     assert verify("quickpay", KEY, {}, body.encode(), parse_fields(body.encode()))
     assert not verify("quickpay", KEY, {}, b"", parse_fields(body.encode()) | {"total_amount": "601"})
+
+
+def test_quickpay_paytype_defaults_from_the_channel() -> None:
+    fields = json.loads(payloads.quickpay_body(order("quickpay", channel="wechat"), merchant(), trade_id=1))
+    assert fields["paytype"] == "WECHATPAY_JSAPI"
+    assert fields["operator"] == "WEB"
