@@ -13,6 +13,7 @@ from bridges.base import Channel
 from engine.clock import Clock
 from engine.config import Settings
 from engine.db import SessionFactory
+from engine.merchants import MerchantCache
 from engine.rates.service import current_quote
 
 
@@ -25,9 +26,11 @@ class AppState:
     # Enabled fiat channels by name (bridges.registry.build_channels).
     channels: dict[str, Channel] = field(default_factory=dict)
     limiter: RateLimiter = field(init=False)
+    merchants: MerchantCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.api.rate_limit_per_minute)
+        self.merchants = MerchantCache()
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -39,17 +39,32 @@ async def enabled_addresses(session: AsyncSession, chain: str) -> list[str]:
     return list(rows)
 
 
-async def _live_slots(
+async def _addresses_and_live_slots(
     session: AsyncSession, chain: str, low: int, high: int, now: datetime
-) -> set[tuple[str, int]]:
-    rows = await session.execute(
-        select(Reservation.address, Reservation.amount_units).where(
-            Reservation.chain == chain,
-            Reservation.amount_units.between(low, high),
-            Reservation.held_until > now,
-        )
+) -> tuple[list[str], set[tuple[str, int]]]:
+    """The enabled addresses (in wallet order) and their live slots within
+    [low, high], in one statement: every round trip to SQLite's single
+    connection is time the other requests wait."""
+    live = and_(
+        Reservation.chain == Wallet.chain,
+        Reservation.address == Wallet.address,
+        Reservation.amount_units.between(low, high),
+        Reservation.held_until > now,
     )
-    return {(address, amount) for address, amount in rows.tuples()}
+    rows = await session.execute(
+        select(Wallet.address, Reservation.amount_units)
+        .outerjoin(Reservation, live)
+        .where(Wallet.chain == chain, Wallet.enabled.is_(True))
+        .order_by(Wallet.id)
+    )
+    addresses: list[str] = []
+    taken: set[tuple[str, int]] = set()
+    for address, amount in rows.tuples():
+        if not addresses or addresses[-1] != address:
+            addresses.append(address)
+        if amount is not None:
+            taken.add((address, amount))
+    return addresses, taken
 
 
 async def _try_take(
@@ -99,14 +114,13 @@ async def reserve(
     now: datetime,
 ) -> Slot:
     """Hold the smallest free (offset, address) slot above `base_units`."""
-    addresses = await enabled_addresses(session, chain)
+    low, high = base_units + step_units, base_units + slots * step_units
+    addresses, taken = await _addresses_and_live_slots(session, chain, low, high, now)
     if not addresses:
         raise BusinessRule(
             f"no enabled receiving address on {chain}; add one with `usdtpay wallet add --chain {chain}`",
             code="no_wallet",
         )
-    low, high = base_units + step_units, base_units + slots * step_units
-    taken = await _live_slots(session, chain, low, high, now)
     for k in range(1, slots + 1):
         amount = base_units + k * step_units
         for address in addresses:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.addresses import normalize
+from engine.db import SessionFactory
 from engine.errors import BadInput, Conflict, Forbidden
 from engine.models import Merchant, Wallet
 
@@ -61,3 +63,34 @@ async def list_wallets(session: AsyncSession, chain: str | None = None) -> list[
     if chain:
         stmt = stmt.where(Wallet.chain == chain)
     return list(await session.scalars(stmt))
+
+
+class MerchantCache:
+    """Merchants by pid, kept for `ttl_s` seconds per process.
+
+    Every signed request needs its merchant's key; reading it each time is a
+    round trip on SQLite's single connection. Care: a new merchant is seen
+    at once (misses are not cached); a changed key is seen at once by a
+    caller that reloads after a failed signature (`fresh=True`); a removed
+    merchant lingers for at most `ttl_s`.
+    """
+
+    def __init__(self, ttl_s: float = 10.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Merchant]] = {}
+
+    async def get(self, sessions: SessionFactory, pid: str, *, fresh: bool = False) -> Merchant | None:
+        now = time.monotonic()
+        hit = self._entries.get(pid)
+        if hit is not None and not fresh and now - hit[0] < self.ttl_s:
+            return hit[1]
+        async with sessions() as session:
+            merchant = await get_merchant(session, pid)
+        if merchant is None:
+            self._entries.pop(pid, None)
+            return None
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[pid] = (now, merchant)
+        return merchant

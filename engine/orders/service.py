@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine import amounts, money
 from engine.config import OrderSettings
 from engine.db import SessionFactory
-from engine.errors import BusinessRule, Conflict
+from engine.errors import BusinessRule, Conflict, UsdtPayError
 from engine.ids import new_platform_id
 from engine.models import Merchant, Order
 from engine.orders import queries
@@ -47,15 +47,19 @@ async def create_order(
     settings: OrderSettings,
     rate_lookup: RateLookup,
     now: datetime,
+    check_existing: bool = True,
 ) -> tuple[Order, bool]:
     """Create (and flush) an order; returns (order, created).
 
     A repeat of an existing merchant order number with the same parameters
     returns the original order; with different parameters it is a Conflict.
+    With check_existing=False the repeat is not looked for first: the
+    flush then fails on the unique (merchant, order no) constraint.
     """
-    existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
-    if existing is not None:
-        return _existing_or_conflict(existing, new), False
+    if check_existing:
+        existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
+        if existing is not None:
+            return _existing_or_conflict(existing, new), False
 
     order_id = new_platform_id()
     expires_at = now + timedelta(minutes=settings.expire_minutes)
@@ -141,21 +145,32 @@ async def create_order_committed(
 ) -> tuple[Order, bool]:
     """Own the unit of work: create and commit.
 
-    Two concurrent creates with one order number race on the unique
-    constraint; the loser re-reads and answers like a retry would.
+    Optimistic: a new order number (the common case) costs no extra read.
+    A repeat, or two concurrent creates racing on one order number, fail
+    on the unique constraint; then the stored order answers like a retry.
     """
-    for _ in range(2):
+    for attempt in range(2):
         async with sessions() as session:
             try:
                 result = await create_order(
-                    session, merchant, new, settings=settings, rate_lookup=rate_lookup, now=now
+                    session,
+                    merchant,
+                    new,
+                    settings=settings,
+                    rate_lookup=rate_lookup,
+                    now=now,
+                    check_existing=attempt > 0,
                 )
                 await session.commit()
                 return result
-            except IntegrityError:
+            except (IntegrityError, UsdtPayError) as exc:
                 await session.rollback()
-    async with sessions() as session:
-        existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
-        if existing is None:
-            raise Conflict("the order could not be stored; retry the request")
-        return _existing_or_conflict(existing, new), False
+                # A repeat must return the stored order even when pricing it
+                # again fails now (stale rate, amounts exhausted).
+                existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
+                if existing is not None:
+                    return _existing_or_conflict(existing, new), False
+                if not isinstance(exc, IntegrityError):
+                    raise
+    # Two failures without a stored order: a platform id collision twice.
+    raise Conflict("the order could not be stored; retry the request")

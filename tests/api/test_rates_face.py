@@ -108,3 +108,20 @@ async def test_adjusted_rate_prices_the_order(db: Db, server: RateSourcesFake) -
         resp = await c.post("/api/pay/create", json=signed(CNY_ORDER))
     assert resp.status_code == 200, resp.text
     assert resp.json()["data"]["amount"] == "12.770001"  # 100 / 7.831 = 12.7697.. → 12.77
+
+
+async def test_changed_merchant_key_applies_at_once(client: AsyncTestClient, db: Db) -> None:
+    from sqlalchemy import update
+
+    from engine.models import Merchant
+
+    usdt = {**CNY_ORDER, "currency": "USDT", "amount": "5"}
+    assert (await client.post("/api/pay/create", json=signed(usdt))).status_code == 200  # caches the merchant
+    new_key = "a-brand-new-merchant-key-42"
+    async with db.sessions() as session:
+        await session.execute(update(Merchant).values(key=new_key))
+        await session.commit()
+    ok = await client.post("/api/pay/create", json=signed({**usdt, "order_no": "R-9"}, new_key))
+    assert ok.status_code == 200, ok.text
+    old = await client.post("/api/pay/create", json=signed({**usdt, "order_no": "R-10"}))
+    assert old.status_code == 403
