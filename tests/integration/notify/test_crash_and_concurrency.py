@@ -168,3 +168,21 @@ async def test_stopping_finishes_what_is_on_the_wire_and_gives_back_the_rest(
         assert await Notifier(any_db.sessions, settings, clock, client).round() == 4
     assert {r.status for r in await notifications(any_db)} == {"delivered"}
     assert len(receiver.received) == 5
+
+
+async def test_usdtpay_run_starts_the_notifier(
+    any_db: Db, merchant: Merchant, receiver: MerchantReceiver
+) -> None:
+    from api.workers import WorkerContext, available_workers
+
+    settings = notify_settings(any_db)
+    worker = available_workers(settings)["notifier"]
+    ctx = WorkerContext(settings=settings, sessions=any_db.sessions)
+    task = asyncio.create_task(worker(ctx))
+    try:
+        await paid_order(any_db, merchant, "dryad", receiver.url("dryad"), SystemClock().now())
+        await all_delivered(any_db, 1)
+    finally:
+        ctx.stop.set()
+        await asyncio.wait_for(task, 10)
+    assert receiver.acked()[0].signature_ok
