@@ -1,0 +1,213 @@
+"""Benchmark: TRON catch-up against the node simulator.
+
+Starts the simulator as its own process (tests/fakes/tron_node.py) with
+about 200 USDT transfers (plus other contracts' logs) per block, some of
+them to 10,000 watched addresses, and measures, on separate cold block
+ranges of the same chain:
+
+  1. raw      the simulator's own rate: one gettransactioninfobyblocknum
+              per block with the same concurrency, bodies read, not parsed
+  2. 1 addr   the real watcher loop (streamer + TRON reader + SQLite
+              ingest and cursor) watching one address
+  3. 10k      the same loop watching 10,000 addresses
+
+and prints blocks/s, node requests per block, the ratio to real time (one
+TRON block every 3 s) and the ratios to the baselines. Goals: ≥ 100
+blocks/s, 1 request per block whatever the number of addresses.
+
+    .venv/bin/python -m scripts.bench.tron_catchup [--blocks 600] [--batch 100] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+from engine.config import TRON_USDT_CONTRACT, Settings
+from engine.db import create_engine, create_session_factory
+from engine.migrate import upgrade
+from engine.models import Wallet
+from engine.settlement import rules_for
+from tests.fakes.tron_chain import watched_address
+from watchers.streamer import Streamer, StreamerConfig
+from watchers.tron.client import TronNodeClient
+from watchers.tron.reader import TronReader
+
+FIRST = 60_000_000
+SEED = 11
+TRON_BLOCK_S = 3.0
+
+
+@dataclass
+class Pass:
+    name: str
+    blocks: int
+    seconds: float
+    requests: int
+    transfers: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.blocks / self.seconds
+
+    @property
+    def requests_per_block(self) -> float:
+        return self.requests / self.blocks
+
+
+def start_simulator(args: argparse.Namespace, head: int) -> tuple[subprocess.Popen[str], str]:
+    command = [
+        sys.executable, "-m", "tests.fakes.tron_node", "--seed", str(SEED),
+        "--first-block", str(FIRST), "--head", str(head),
+        "--noise-usdt", str(args.transfers), "--noise-other", "20",
+        "--watched", str(args.addresses), "--ours-per-block", str(args.ours),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+async def raw_pass(url: str, start: int, blocks: int, concurrency: int) -> Pass:
+    """Baseline: what the simulator serves with no watcher work at all."""
+    numbers = iter(range(start, start + blocks))
+    requests = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal requests
+        for number in numbers:
+            response = await client.post(
+                f"{url}/walletsolidity/gettransactioninfobyblocknum", json={"num": number}
+            )
+            response.raise_for_status()
+            requests += 1
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return Pass("raw simulator", blocks, time.perf_counter() - began, requests)
+
+
+async def watcher_pass(
+    name: str, url: str, db_url: str, start: int, blocks: int, args: argparse.Namespace
+) -> Pass:
+    """The real loop: heads, block infos, decode, ingest + cursor in one transaction per batch."""
+    engine = create_engine(db_url)
+    sessions = create_session_factory(engine)
+    client = TronNodeClient([url], timeout_s=30, max_connections=args.concurrency * 2)
+    reader = TronReader(client, usdt_contract=TRON_USDT_CONTRACT, concurrency=args.concurrency)
+    config = StreamerConfig(
+        chain="tron",
+        rules=rules_for(Settings(), "tron"),
+        batch_blocks=args.batch,
+        poll_seconds=0,
+        start_block=start,
+    )
+    streamer = Streamer(reader, sessions, config)
+    began = time.perf_counter()
+    try:
+        while streamer.progress.blocks < blocks:
+            step = await streamer.run_step()
+            if step.kind != "ingested":
+                raise SystemExit(f"{name}: step {step.kind}: {step.error}; is the simulator running?")
+            if step.end is not None and step.end >= start + blocks - 1:
+                break
+        seconds = time.perf_counter() - began
+        done = streamer.progress.blocks
+        return Pass(name, done, seconds, reader.requests, streamer.progress.transfers)
+    finally:
+        await reader.aclose()
+        await engine.dispose()
+
+
+async def add_wallets(db_url: str, count: int) -> None:
+    engine = create_engine(db_url)
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "chain": "tron",
+            "address": watched_address(i, SEED),
+            "enabled": True,
+            "label": "",
+            "created_at": now,
+        }
+        for i in range(count)
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(insert(Wallet), rows)
+    await engine.dispose()
+
+
+def fresh_db(folder: Path, name: str) -> str:
+    url = f"sqlite+aiosqlite:///{folder / name}"
+    upgrade(url)
+    return url
+
+
+def report(passes: list[Pass], args: argparse.Namespace) -> None:
+    raw, one, many = passes
+    print(
+        f"\nTRON catch-up: {args.transfers} unrelated USDT transfers + 20 other txs per block, "
+        f"{args.ours} to watched addresses; batch {args.batch}, concurrency {args.concurrency}"
+    )
+    print(f"{'pass':<28}{'blocks':>8}{'blocks/s':>11}{'req/block':>11}{'x real time':>13}{'transfers':>11}")
+    for p in passes:
+        print(
+            f"{p.name:<28}{p.blocks:>8}{p.per_second:>11.1f}{p.requests_per_block:>11.3f}"
+            f"{p.per_second * TRON_BLOCK_S:>13.0f}{p.transfers:>11}"
+        )
+    print(f"\nwatcher 10k addresses vs raw simulator rate: {many.per_second / raw.per_second:.2f}")
+    print(f"watcher 10k addresses vs 1 address:         {many.per_second / one.per_second:.2f}")
+    per_block = f"{many.requests_per_block:.3f} vs {one.requests_per_block:.3f}"
+    print(f"requests per block, 10k vs 1 address:       {per_block}")
+    goal = many.per_second >= 100 and many.requests_per_block <= 1.05
+    print(
+        f"goal (>= 100 blocks/s, ~1 request per block with 10,000 addresses): {'met' if goal else 'NOT met'}"
+    )
+
+
+async def run(args: argparse.Namespace, urls: tuple[str, str, str]) -> list[Pass]:
+    url, db_one, db_many = urls
+    await add_wallets(db_one, 1)
+    await add_wallets(db_many, args.addresses)
+    n = args.blocks
+    # Separate ranges of one chain, so every pass reads blocks the simulator has not rendered yet.
+    raw = await raw_pass(url, FIRST, n, args.concurrency)
+    one = await watcher_pass("watcher, 1 address", url, db_one, FIRST + n, n, args)
+    many = await watcher_pass(f"watcher, {args.addresses:,} addresses", url, db_many, FIRST + 2 * n, n, args)
+    return [raw, one, many]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--blocks", type=int, default=600, help="blocks per pass")
+    parser.add_argument("--batch", type=int, default=100, help="blocks per watcher step")
+    parser.add_argument("--concurrency", type=int, default=8, help="block requests in flight")
+    parser.add_argument("--addresses", type=int, default=10_000)
+    parser.add_argument("--transfers", type=int, default=200, help="unrelated USDT transfers per block")
+    parser.add_argument("--ours", type=int, default=2, help="transfers to watched addresses per block")
+    args = parser.parse_args()
+    head = FIRST + 3 * args.blocks + 40  # solid head (19 behind) past the last pass
+    with tempfile.TemporaryDirectory() as folder:
+        db_one = fresh_db(Path(folder), "one.db")
+        db_many = fresh_db(Path(folder), "many.db")
+        proc, url = start_simulator(args, head)
+        try:
+            report(asyncio.run(run(args, (url, db_one, db_many))), args)
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()
