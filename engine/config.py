@@ -60,6 +60,7 @@ class TronSettings(BaseModel):
     poll_seconds: float = 3.0
     start_block: int | None = None
     timeout_seconds: float = 10.0
+    concurrency: int = Field(8, ge=1, le=64)  # block-info requests in flight (TronGrid: ~15/s per key)
 
 
 class EthSettings(BaseModel):

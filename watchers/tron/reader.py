@@ -151,7 +151,7 @@ class TronReader:
 
 def _concurrency(tron: TronSettings) -> int:
     # Block infos fetched in parallel; TronGrid allows ~15 requests/s per key.
-    return int(getattr(tron, "concurrency", 8))
+    return tron.concurrency
 
 
 def build_tron_reader(settings: Settings) -> TronReader:
