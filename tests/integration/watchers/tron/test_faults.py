@@ -81,11 +81,11 @@ async def test_a_suspended_key_is_rested_and_the_next_key_used(
 
 
 async def test_with_one_key_a_suspension_is_waited_out_not_hammered(
-    nodes: NodeFactory, make_reader: ReaderFactory, planted: object
+    nodes: NodeFactory, make_reader: ReaderFactory, planted: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    node = nodes(api_keys={"only"})
+    node = nodes(api_keys={"only-key-7f3a"})
     node.fail("403_suspended", path="gettransactioninfobyblocknum", times=1, suspend_s=30)
-    reader = make_reader([node], ["only"], concurrency=1)
+    reader = make_reader([node], ["only-key-7f3a"], concurrency=1)
     with pytest.raises(RateLimited) as raised:
         await reader.transfers(START, END, OURS)
     assert 29 <= (raised.value.retry_after or 0) <= 30
@@ -94,6 +94,7 @@ async def test_with_one_key_a_suspension_is_waited_out_not_hammered(
         await reader.transfers(START, END, OURS)
     assert node.total_requests() == asked  # nothing sent while the key is suspended
     assert node.rejected["while_suspended"] == 0
+    assert "key #1" in caplog.text and "only-key-7f3a" not in caplog.text  # keys are secrets: never logged
 
 
 async def test_without_keys_a_rate_limit_rests_the_node_and_uses_another(
