@@ -35,6 +35,9 @@ log = logging.getLogger("usdtpay.api.cashier")
 
 FIAT_TYPES = {"wxpay": "wechat", "alipay": "alipay"}
 DEVICE_KIND = {"pc": ClientKind.QR, "mobile": ClientKind.H5}
+# Alipay's face-to-face code opens the app directly (alipays:// scheme), which
+# seed 000 prefers on phones over a wap pay URL; WeChat's phone path is H5.
+MOBILE_KIND = {"alipay": ClientKind.QR, "wechat": ClientKind.H5, "quickpay": ClientKind.QR}
 STATUS_MSG = {
     "paid": "Paid",
     "pending": "Unpaid",
@@ -292,7 +295,7 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
     if pay_type not in FIAT_TYPES:
         raise BadInput("type must be one of alipay, wxpay, usdt_trc20, usdt_erc20")
     channel, wallet = fiat_route(app_state, pay_type)
-    kind = DEVICE_KIND[device] if channel != "quickpay" else ClientKind.QR  # QuickPay has no H5
+    kind = MOBILE_KIND.get(channel, ClientKind.QR) if device == "mobile" else DEVICE_KIND[device]
     payment = await start_fiat_payment(
         app_state, order_id, channel, kind, wallet=wallet, client_ip=client_ip(request)
     )

@@ -65,7 +65,8 @@ async def test_fiat_order_on_a_phone_follows_the_channel_link(
     fiat_server: LiveServer, browser: Browser, alipay: AlipaySim
 ) -> None:
     """Real stack: the phone asks with device=mobile; the Alipay bridge answers
-    a wap.pay `payurl` (no scheme, no code), which the page then follows."""
+    the face-to-face code with its alipays:// app scheme, which the page opens
+    first (seed 000: urlscheme, then qrcode, then payurl)."""
     created = await precreate(fiat_server)
     page = await browser.mobile_page()
     asked: list[Any] = []
@@ -78,8 +79,11 @@ async def test_fiat_order_on_a_phone_follows_the_channel_link(
     await expect(page.locator("#price")).to_have_text("¥0.01")
     await screenshot(page, "mobile-choose")
 
-    await page.locator(".channel[data-type='alipay']").click()
-    await page.wait_for_url(re.compile(re.escape(alipay.gateway) + r"\?.*method=alipay\.trade\.wap\.pay"))
+    async with page.expect_request(lambda r: r.url.startswith("alipays:")) as launched:
+        await page.locator(".channel[data-type='alipay']").click()
+    scheme = (await launched.value).url
+    assert scheme.startswith("alipays://platformapi/startapp?saId=10000007&qrcode=")
+    await screenshot(page, "mobile-alipay-scheme")
     assert asked == [{"orderId": created["out_trade_no"], "type": "alipay", "device": "mobile"}]
 
     resp = await alipay.pay(only_trade(alipay))  # paid in the app; Alipay notifies usdtpay

@@ -109,8 +109,15 @@ async def test_get_pay_params_fiat_pc_and_mobile(faces: Faces) -> None:
     mobile = await faces.client.post(
         "/api/get_pay_params", json={"orderId": order_id, "type": "alipay", "device": "mobile"}
     )
-    assert mobile.status_code == 200 and mobile.json()["data"]["payurl"].startswith("https://openapi.alipay")
-    assert faces.channels["alipay"].requests[-1].kind == "h5"
+    # On a phone Alipay answers its app scheme (preferred by seed 000) and the code.
+    assert mobile.status_code == 200 and mobile.json()["data"]["urlscheme"].startswith("alipays://")
+    assert faces.channels["alipay"].requests[-1].kind == "qr"
+    wx_order = await precreate(faces)
+    wx_mobile = await faces.client.post(
+        "/api/get_pay_params", json={"orderId": wx_order, "type": "wxpay", "device": "mobile"}
+    )
+    assert wx_mobile.json()["data"]["payurl"].startswith("https://wx.tenpay.com/")
+    assert faces.channels["wechat"].requests[-1].kind == "h5"
 
 
 async def test_get_pay_params_usdt_reserves_unique_amount(faces: Faces) -> None:
