@@ -20,7 +20,9 @@ setup: .venv/.synced
 devchain: scripts/devchain/node_modules/.installed
 
 scripts/devchain/node_modules/.installed: scripts/devchain/package.json scripts/devchain/package-lock.json
-	cd scripts/devchain && npm ci --no-audit --no-fund
+	# npm ci refuses this lock: npm writes only this platform's optional anvil
+	# binary into it. npm install follows the lock and leaves it unchanged.
+	cd scripts/devchain && npm install --no-audit --no-fund
 	@touch $@
 
 run: setup
