@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine.chain import ChainTransfer
 from engine.models import Order
@@ -73,11 +73,11 @@ def judge(
 def nearest(orders: list[Order], when: datetime, rules: MatchRules) -> Order:
     """The order whose window lies closest to `when`."""
 
-    def distance(order: Order) -> float:
+    def distance(order: Order) -> timedelta:
         start, end = window_of(order, rules)
         if when < start:
-            return (start - when).total_seconds()
-        return max(0.0, (when - end).total_seconds())
+            return start - when
+        return max(timedelta(0), when - end)
 
     return min(orders, key=distance)
 
