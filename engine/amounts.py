@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,23 +39,45 @@ async def enabled_addresses(session: AsyncSession, chain: str) -> list[str]:
     return list(rows)
 
 
+# Built once: the create path runs these for every order, and building
+# SQLAlchemy expressions costs more than SQLite takes to run them.
+_LIVE = and_(
+    Reservation.chain == Wallet.chain,
+    Reservation.address == Wallet.address,
+    Reservation.amount_units.between(bindparam("low"), bindparam("high")),
+    Reservation.held_until > bindparam("now", type_=Reservation.held_until.type),
+)
+_ADDRESSES_AND_LIVE_SLOTS = (
+    select(Wallet.address, Reservation.amount_units)
+    .outerjoin(Reservation, _LIVE)
+    .where(Wallet.chain == bindparam("chain"), Wallet.enabled.is_(True))
+    .order_by(Wallet.id)
+)
+_INSERT = {
+    "postgresql": postgresql.insert(Reservation).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(Reservation).on_conflict_do_nothing(),
+}
+_TAKE_LAPSED = (
+    update(Reservation)
+    .where(
+        Reservation.chain == bindparam("w_chain"),
+        Reservation.address == bindparam("w_address"),
+        Reservation.amount_units == bindparam("w_amount"),
+        Reservation.held_until <= bindparam("w_now", type_=Reservation.held_until.type),
+    )
+    .values(order_id=bindparam("new_order_id"), held_until=bindparam("new_held_until"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def _addresses_and_live_slots(
     session: AsyncSession, chain: str, low: int, high: int, now: datetime
 ) -> tuple[list[str], set[tuple[str, int]]]:
     """The enabled addresses (in wallet order) and their live slots within
     [low, high], in one statement: every round trip to SQLite's single
     connection is time the other requests wait."""
-    live = and_(
-        Reservation.chain == Wallet.chain,
-        Reservation.address == Wallet.address,
-        Reservation.amount_units.between(low, high),
-        Reservation.held_until > now,
-    )
     rows = await session.execute(
-        select(Wallet.address, Reservation.amount_units)
-        .outerjoin(Reservation, live)
-        .where(Wallet.chain == chain, Wallet.enabled.is_(True))
-        .order_by(Wallet.id)
+        _ADDRESSES_AND_LIVE_SLOTS, {"chain": chain, "low": low, "high": high, "now": now}
     )
     addresses: list[str] = []
     taken: set[tuple[str, int]] = set()
@@ -82,22 +104,20 @@ async def _try_take(
         "order_id": order_id,
         "held_until": held_until,
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(insert(Reservation).values(**values).on_conflict_do_nothing())
+    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    result = await session.execute(_INSERT[dialect].values(values))
     if result.rowcount == 1:  # type: ignore[attr-defined]
         return True
     lapsed = await session.execute(
-        update(Reservation)
-        .where(
-            and_(
-                Reservation.chain == chain,
-                Reservation.address == slot.address,
-                Reservation.amount_units == slot.amount_units,
-                Reservation.held_until <= now,
-            )
-        )
-        .values(order_id=order_id, held_until=held_until)
-        .execution_options(synchronize_session=False)
+        _TAKE_LAPSED,
+        {
+            "w_chain": chain,
+            "w_address": slot.address,
+            "w_amount": slot.amount_units,
+            "w_now": now,
+            "new_order_id": order_id,
+            "new_held_until": held_until,
+        },
     )
     return bool(lapsed.rowcount == 1)  # type: ignore[attr-defined]
 
