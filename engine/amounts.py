@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,9 +54,17 @@ _ADDRESSES_AND_LIVE_SLOTS = (
     .where(Wallet.chain == bindparam("chain"), Wallet.enabled.is_(True))
     .order_by(Wallet.id)
 )
+_SLOT_VALUES = {
+    "chain": bindparam("r_chain"),
+    "address": bindparam("r_address"),
+    "amount_units": bindparam("r_amount"),
+    "order_id": bindparam("r_order_id"),
+    "held_until": bindparam("r_held_until", type_=Reservation.held_until.type),
+}
+_RESERVATIONS = cast(Table, Reservation.__table__)
 _INSERT = {
-    "postgresql": postgresql.insert(Reservation).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(Reservation).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing(),
 }
 _TAKE_LAPSED = (
     update(Reservation)
@@ -98,15 +107,18 @@ async def _try_take(
     now: datetime,
 ) -> bool:
     values = {
-        "chain": chain,
-        "address": slot.address,
-        "amount_units": slot.amount_units,
-        "order_id": order_id,
-        "held_until": held_until,
+        "r_chain": chain,
+        "r_address": slot.address,
+        "r_amount": slot.amount_units,
+        "r_order_id": order_id,
+        "r_held_until": held_until,
     }
-    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
-    result = await session.execute(_INSERT[dialect].values(values))
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    # Core level: an ORM-enabled execute with parameters would take the bulk
+    # path, which reports no rowcount.
+    conn = await session.connection()
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    result = await conn.execute(_INSERT[dialect], values)
+    if result.rowcount == 1:
         return True
     lapsed = await session.execute(
         _TAKE_LAPSED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -50,5 +50,6 @@ class NewOrder:
     def fingerprint(self) -> str:
         """Stable digest of everything the merchant asked for: a retried
         create with the same fingerprint returns the original order."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
