@@ -18,6 +18,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
@@ -155,6 +156,33 @@ async def resolve_target(url: str, settings: Settings, resolver: Resolver | None
     return Target(url=url, scheme=parts.scheme, host=host, port=port, address=address)
 
 
+class CachingResolver:
+    """Remembers answers for a short time. Only the order-creation check uses
+    it (merchants send the same notify host with every order); deliveries
+    always resolve afresh, so a changed record is still checked before
+    anything is sent."""
+
+    def __init__(self, resolve: Resolver, ttl_s: float = 30.0, max_entries: int = 1024) -> None:
+        self.resolve = resolve
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._answers: dict[tuple[str, int], tuple[float, list[str]]] = {}
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        now = time.monotonic()
+        cached = self._answers.get((host, port))
+        if cached is not None and now - cached[0] < self.ttl_s:
+            return cached[1]
+        addresses = await self.resolve(host, port)
+        if len(self._answers) >= self.max_entries:
+            self._answers.clear()
+        self._answers[(host, port)] = (now, addresses)
+        return addresses
+
+
+creation_resolver = CachingResolver(system_resolver)
+
+
 async def check_notify_url(url: str, settings: Settings, *, resolver: Resolver | None = None) -> None:
     """The order-creation check every face calls where it reads notify_url.
 
@@ -167,6 +195,6 @@ async def check_notify_url(url: str, settings: Settings, *, resolver: Resolver |
     if not url:
         return
     try:
-        await resolve_target(url, settings, resolver)
+        await resolve_target(url, settings, resolver or creation_resolver)
     except NotifyUrlUnresolvable as exc:
         log.warning("accepting notify_url for now: %s", exc.message)
