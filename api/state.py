@@ -14,6 +14,9 @@ from engine.clock import Clock
 from engine.config import Settings
 from engine.db import SessionFactory
 from engine.merchants import MerchantCache
+from engine.models import Merchant, Order
+from engine.orders.schemas import NewOrder
+from engine.orders.service import create_order_committed
 from engine.rates.service import current_quote
 
 
@@ -37,3 +40,9 @@ class AppState:
 
     async def rate(self, session: AsyncSession) -> Decimal:
         return (await current_quote(session, self.settings, self.now())).rate
+
+    async def create_order(self, merchant: Merchant, new: NewOrder) -> tuple[Order, bool]:
+        """Create and commit an order for any face (safe retries included)."""
+        return await create_order_committed(
+            self.sessions, merchant, new, settings=self.settings.orders, rate_lookup=self.rate, now=self.now()
+        )

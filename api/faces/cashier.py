@@ -29,7 +29,6 @@ from engine import amounts, money
 from engine.errors import BadInput, UsdtPayError
 from engine.models import Order
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
-from engine.orders.service import create_order_committed
 
 log = logging.getLogger("usdtpay.api.cashier")
 
@@ -155,14 +154,7 @@ async def precreate(request: Request[Any, Any, Any], app_state: AppState) -> Res
             app_state, text_field(fields, "return_url", required=False, max_len=1024), "return_url"
         ),
     )
-    order, _ = await create_order_committed(
-        app_state.sessions,
-        merchant,
-        new,
-        settings=app_state.settings.orders,
-        rate_lookup=app_state.rate,
-        now=app_state.now(),
-    )
+    order, _ = await app_state.create_order(merchant, new)
     base = app_state.settings.orders.public_base_url.rstrip("/")
     return ok({"out_trade_no": str(order.id), "cashier_url": f"{base}/cashier.html?orderId={order.id}"})
 

@@ -32,7 +32,6 @@ from engine.errors import BadInput, Forbidden, TooManyRequests, UsdtPayError
 from engine.merchants import get_merchant
 from engine.models import Merchant, Order
 from engine.orders.schemas import Currency, NewOrder
-from engine.orders.service import create_order_committed
 
 log = logging.getLogger("usdtpay.api.quickpay")
 
@@ -278,14 +277,7 @@ async def jsapi_pay(request: Request[Any, Any, Any], app_state: AppState) -> Res
     new, paytype, appid, openid = await parse_order(app_state, fields)
     channel, wallet = route(app_state, paytype)
     new = replace(new, channel=channel)
-    order, _ = await create_order_committed(
-        app_state.sessions,
-        merchant,
-        new,
-        settings=app_state.settings.orders,
-        rate_lookup=app_state.rate,
-        now=app_state.now(),
-    )
+    order, _ = await app_state.create_order(merchant, new)
     payment = await start_fiat_payment(
         app_state,
         order.id,

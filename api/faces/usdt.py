@@ -21,7 +21,6 @@ from engine.models import Merchant, Order
 from engine.notify.urls import check_notify_url
 from engine.orders import queries
 from engine.orders.schemas import Currency, NewOrder
-from engine.orders.service import create_order_committed
 from engine.settlement import rules_for
 from engine.signing import compact_json, md5_verify
 from engine.supplement import SupplementRejected, check_order, ensure_hash_unused, verify_and_settle
@@ -134,14 +133,7 @@ async def create(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     merchant = await authenticate(app_state, request, fields)
     new, scanpay = parse_create(fields)
     await check_notify_url(new.notify_url, app_state.settings)
-    order, _ = await create_order_committed(
-        app_state.sessions,
-        merchant,
-        new,
-        settings=app_state.settings.orders,
-        rate_lookup=app_state.rate,
-        now=app_state.now(),
-    )
+    order, _ = await app_state.create_order(merchant, new)
     return envelope(order_data(order, app_state, scanpay))
 
 
