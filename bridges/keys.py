@@ -24,13 +24,21 @@ def _read(value: str, setting: str) -> bytes:
         raise Unavailable(f"{setting} is not set; see the README section on fiat channels")
     if "-----BEGIN" in text:
         return text.encode()
-    path = Path(text).expanduser()
-    if len(text) < 1024 and path.is_file():
-        return path.read_bytes()
+    if _is_file(text):
+        return Path(text).expanduser().read_bytes()
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise Unavailable(f"{setting} is neither PEM text, a readable file, nor base64") from exc
+
+
+def _is_file(text: str) -> bool:
+    # Bare base64 can look like a path whose parts are too long for the file
+    # system (ENAMETOOLONG): that is "not a file", not an error.
+    try:
+        return len(text) < 1024 and Path(text).expanduser().is_file()
+    except OSError:
+        return False
 
 
 def load_private_key(value: str, setting: str) -> rsa.RSAPrivateKey:

@@ -170,3 +170,11 @@ def test_quickpay_md5_signature_matches_an_independent_computation() -> None:
     assert quickpay.verify(fields | {"sign": signature.lower()}, "K")
     assert not quickpay.verify(fields | {"sign": signature, "amount": 101}, "K")
     assert not quickpay.verify(fields, "K")
+
+
+def test_a_long_base64_value_is_not_mistaken_for_an_unreadable_path() -> None:
+    from bridges.keys import _is_file
+
+    # One 400-character "path component" makes the file system answer
+    # ENAMETOOLONG; that must read as "not a file" so base64 decoding runs.
+    assert _is_file("A" * 400) is False
