@@ -18,6 +18,7 @@ from bridges.registry import build_channels, close_channels
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.db import create_engine, create_session_factory
+from engine.work import create_runner
 
 
 @get("/healthz", operation_id="liveness", summary="Liveness: answers without touching the database")
@@ -29,17 +30,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        work = create_runner(settings.database_url, sessions)
         app.state.app_state = AppState(
             settings=settings,
             engine=engine,
-            sessions=create_session_factory(engine),
+            sessions=sessions,
             clock=clock or SystemClock(),
+            work=work,
             channels=build_channels(settings, clock=clock),
         )
         try:
             yield
         finally:
             await close_channels(app.state.app_state.channels)
+            await work.close()
             await engine.dispose()
 
     def provide_app_state(state: State) -> AppState:

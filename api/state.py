@@ -6,18 +6,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 from api.ratelimit import RateLimiter
 from bridges.base import Channel
 from engine.clock import Clock
-from engine.config import Settings
+from engine.config import OrderSettings, Settings
 from engine.db import SessionFactory
 from engine.merchants import MerchantCache
 from engine.models import Merchant, Order
 from engine.orders.schemas import NewOrder
 from engine.orders.service import create_order_committed
-from engine.rates.service import current_quote
+from engine.rates.service import quote_in
+from engine.work import WorkRunner
 
 
 @dataclass
@@ -26,6 +28,8 @@ class AppState:
     engine: AsyncEngine
     sessions: SessionFactory
     clock: Clock
+    # Whole units of work (engine.work): one hop per order on SQLite.
+    work: WorkRunner
     # Enabled fiat channels by name (bridges.registry.build_channels).
     channels: dict[str, Channel] = field(default_factory=dict)
     limiter: RateLimiter = field(init=False)
@@ -38,11 +42,20 @@ class AppState:
     def now(self) -> datetime:
         return self.clock.now()
 
-    async def rate(self, session: AsyncSession) -> Decimal:
-        return (await current_quote(session, self.settings, self.now())).rate
+    def rate_in(self, session: Session) -> Decimal:
+        """CNY per USDT inside a unit of work, or Unavailable (503) when stale."""
+        return quote_in(session, self.settings, self.now()).rate
 
-    async def create_order(self, merchant: Merchant, new: NewOrder) -> tuple[Order, bool]:
-        """Create and commit an order for any face (safe retries included)."""
+    async def create_order(
+        self, merchant: Merchant, new: NewOrder, *, orders: OrderSettings | None = None
+    ) -> tuple[Order, bool]:
+        """Create and commit an order for any face (safe retries included);
+        `orders` overrides the order settings for faces with their own terms."""
         return await create_order_committed(
-            self.sessions, merchant, new, settings=self.settings.orders, rate_lookup=self.rate, now=self.now()
+            self.work,
+            merchant,
+            new,
+            settings=orders or self.settings.orders,
+            rate_lookup=self.rate_in,
+            now=self.now(),
         )

@@ -18,6 +18,7 @@ from typing import cast
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from engine.errors import BusinessRule
 from engine.models import Reservation, Wallet
@@ -79,15 +80,13 @@ _TAKE_LAPSED = (
 )
 
 
-async def _addresses_and_live_slots(
-    session: AsyncSession, chain: str, low: int, high: int, now: datetime
+def _addresses_and_live_slots(
+    session: Session, chain: str, low: int, high: int, now: datetime
 ) -> tuple[list[str], set[tuple[str, int]]]:
     """The enabled addresses (in wallet order) and their live slots within
     [low, high], in one statement: every round trip to SQLite's single
     connection is time the other requests wait."""
-    rows = await session.execute(
-        _ADDRESSES_AND_LIVE_SLOTS, {"chain": chain, "low": low, "high": high, "now": now}
-    )
+    rows = session.execute(_ADDRESSES_AND_LIVE_SLOTS, {"chain": chain, "low": low, "high": high, "now": now})
     addresses: list[str] = []
     taken: set[tuple[str, int]] = set()
     for address, amount in rows.tuples():
@@ -98,8 +97,8 @@ async def _addresses_and_live_slots(
     return addresses, taken
 
 
-async def _try_take(
-    session: AsyncSession,
+def _try_take(
+    session: Session,
     chain: str,
     slot: Slot,
     order_id: int,
@@ -115,12 +114,12 @@ async def _try_take(
     }
     # Core level: an ORM-enabled execute with parameters would take the bulk
     # path, which reports no rowcount.
-    conn = await session.connection()
+    conn = session.connection()
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-    result = await conn.execute(_INSERT[dialect], values)
+    result = conn.execute(_INSERT[dialect], values)
     if result.rowcount == 1:
         return True
-    lapsed = await session.execute(
+    lapsed = session.execute(
         _TAKE_LAPSED,
         {
             "w_chain": chain,
@@ -134,8 +133,8 @@ async def _try_take(
     return bool(lapsed.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def reserve(
-    session: AsyncSession,
+def reserve(
+    session: Session,
     *,
     chain: str,
     base_units: int,
@@ -147,7 +146,7 @@ async def reserve(
 ) -> Slot:
     """Hold the smallest free (offset, address) slot above `base_units`."""
     low, high = base_units + step_units, base_units + slots * step_units
-    addresses, taken = await _addresses_and_live_slots(session, chain, low, high, now)
+    addresses, taken = _addresses_and_live_slots(session, chain, low, high, now)
     if not addresses:
         raise BusinessRule(
             f"no enabled receiving address on {chain}; add one with `usdtpay wallet add --chain {chain}`",
@@ -159,7 +158,7 @@ async def reserve(
             if (address, amount) in taken:
                 continue
             slot = Slot(address, amount)
-            if await _try_take(session, chain, slot, order_id, held_until, now):
+            if _try_take(session, chain, slot, order_id, held_until, now):
                 return slot
     raise AmountsExhausted(
         f"all {slots} unique amounts near this price are in use on {chain} "

@@ -42,7 +42,7 @@ def sqlite_url(sqlite_root: Path, tmp_path: Path) -> str:
 async def db(sqlite_url: str) -> AsyncIterator[Db]:
     handle = await open_db(sqlite_url)
     yield handle
-    await handle.engine.dispose()
+    await handle.close()
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ async def pg_db(pg_url: str) -> AsyncIterator[Db]:
     handle = await open_db(pg_url)
     await truncate_all(handle.engine)
     yield handle
-    await handle.engine.dispose()
+    await handle.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -69,4 +69,4 @@ async def any_db(any_db_url: str) -> AsyncIterator[Db]:
     if handle.backend == "postgresql":
         await truncate_all(handle.engine)
     yield handle
-    await handle.engine.dispose()
+    await handle.close()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from engine.db import SessionFactory, create_engine, create_session_factory
 from engine.migrate import upgrade
 from engine.models import Base
+from engine.work import WorkRunner, create_runner
 
 PG_HOST = os.environ.get("USDTPAY_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("USDTPAY_TEST_PG_PORT", "5432"))
@@ -30,6 +31,12 @@ class Db:
     url: str
     engine: AsyncEngine
     sessions: SessionFactory
+    # The runner the API uses for this database (engine.work).
+    work: WorkRunner
+
+    async def close(self) -> None:
+        await self.work.close()
+        await self.engine.dispose()
 
     @property
     def backend(self) -> str:
@@ -111,4 +118,5 @@ async def truncate_all(engine: AsyncEngine) -> None:
 
 async def open_db(url: str) -> Db:
     engine = create_engine(url)
-    return Db(url=url, engine=engine, sessions=create_session_factory(engine))
+    sessions = create_session_factory(engine)
+    return Db(url=url, engine=engine, sessions=sessions, work=create_runner(url, sessions))

@@ -227,7 +227,7 @@ async def pick_chain(state: AppState, order_id: int, chain: str) -> Order:
         if status != OrderStatus.PENDING:
             raise BadInput(f"order {order_id} is {status}; it cannot be paid")
         await assign_chain(
-            session, order, chain, settings=state.settings.orders, rate_lookup=state.rate, now=now
+            session, order, chain, settings=state.settings.orders, rate_lookup=state.rate_in, now=now
         )
         await session.commit()
     return order

@@ -26,7 +26,6 @@ from bridges.base import ClientKind
 from engine.errors import BadInput, BusinessRule, Conflict, NotFound, Unavailable, UpstreamError, UsdtPayError
 from engine.models import ChannelPayment, Order
 from engine.orders.schemas import Currency, NewOrder
-from engine.orders.service import create_order_committed
 
 log = logging.getLogger("usdtpay.api.dryad")
 
@@ -125,9 +124,7 @@ async def create_payment(request: Request[Any, Any, Any], state: AppState, walle
     channel, quickpay_wallet = qr_route(state, wallet)
     new = await parse_create(fields, state, channel)
     orders = state.settings.orders.model_copy(update={"expire_minutes": EXPIRE_MINUTES})
-    order, _ = await create_order_committed(
-        state.sessions, merchant, new, settings=orders, rate_lookup=state.rate, now=state.now()
-    )
+    order, _ = await state.create_order(merchant, new, orders=orders)
     payment = await start_fiat_payment(
         state, order.id, channel, ClientKind.QR, wallet=quickpay_wallet, client_ip=client_ip(request)
     )

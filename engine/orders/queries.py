@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.models import Merchant, Order
@@ -16,9 +17,17 @@ async def get_order(session: AsyncSession, order_id: int, *, for_update: bool = 
     return (await session.scalars(stmt)).one_or_none()
 
 
+def _by_merchant_no(merchant_id: int, order_no: str) -> Select[Order]:
+    return select(Order).where(Order.merchant_id == merchant_id, Order.merchant_order_no == order_no)
+
+
 async def get_by_merchant_no(session: AsyncSession, merchant_id: int, order_no: str) -> Order | None:
-    stmt = select(Order).where(Order.merchant_id == merchant_id, Order.merchant_order_no == order_no)
-    return (await session.scalars(stmt)).one_or_none()
+    return (await session.scalars(_by_merchant_no(merchant_id, order_no))).one_or_none()
+
+
+def find_by_merchant_no(session: Session, merchant_id: int, order_no: str) -> Order | None:
+    """get_by_merchant_no inside a sync unit of work (engine.work)."""
+    return session.scalars(_by_merchant_no(merchant_id, order_no)).one_or_none()
 
 
 async def require_by_merchant_no(session: AsyncSession, merchant: Merchant, order_no: str) -> Order:

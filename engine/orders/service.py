@@ -1,33 +1,40 @@
-"""Creating orders: pricing, unique-amount reservation, safe retries."""
+"""Creating orders: pricing, unique-amount reservation, safe retries.
+
+The work is written once, for a sync `Session`: engine.work runs it as one
+call (one hop to SQLite's thread, or run_sync on PostgreSQL); the async
+functions here are thin doors for callers that already hold an AsyncSession.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from engine import amounts, money
 from engine.config import OrderSettings
-from engine.db import SessionFactory
 from engine.errors import BusinessRule, Conflict, UsdtPayError
 from engine.ids import new_platform_id
 from engine.models import Merchant, Order
 from engine.orders import queries
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
+from engine.work import WorkRunner, bind
 
-RateLookup = Callable[[AsyncSession], Awaitable[Decimal]]
+# CNY per USDT, read inside the unit of work (engine.rates.service.quote_in).
+RateLookup = Callable[[Session], Decimal]
 
 
-async def _price_usdt(
-    session: AsyncSession, new: NewOrder, settings: OrderSettings, rate_lookup: RateLookup
+def _price_usdt(
+    session: Session, new: NewOrder, settings: OrderSettings, rate_lookup: RateLookup
 ) -> tuple[int, Decimal | None]:
     """The base USDT price (before the unique fraction) and the rate used."""
     if new.currency == Currency.USDT:
         return money.usdt_base(new.amount_units, settings.base_decimals), None
-    rate = await rate_lookup(session)
+    rate = rate_lookup(session)
     return money.fen_to_usdt_base(new.amount_units, rate, settings.base_decimals), rate
 
 
@@ -39,9 +46,9 @@ def _existing_or_conflict(existing: Order, new: NewOrder) -> Order:
     )
 
 
-async def create_order(
-    session: AsyncSession,
-    merchant: Merchant,
+def create_order_in(
+    session: Session,
+    merchant_id: int,
     new: NewOrder,
     *,
     settings: OrderSettings,
@@ -57,7 +64,7 @@ async def create_order(
     flush then fails on the unique (merchant, order no) constraint.
     """
     if check_existing:
-        existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
+        existing = queries.find_by_merchant_no(session, merchant_id, new.merchant_order_no)
         if existing is not None:
             return _existing_or_conflict(existing, new), False
 
@@ -65,7 +72,7 @@ async def create_order(
     expires_at = now + timedelta(minutes=settings.expire_minutes)
     order = Order(
         id=order_id,
-        merchant_id=merchant.id,
+        merchant_id=merchant_id,
         merchant_order_no=new.merchant_order_no,
         face=new.face,
         subject=new.subject,
@@ -84,14 +91,38 @@ async def create_order(
         fingerprint=new.fingerprint(),
     )
     if new.chain is not None:
-        await assign_chain(session, order, new.chain, settings=settings, rate_lookup=rate_lookup, now=now)
+        assign_chain_in(session, order, new.chain, settings=settings, rate_lookup=rate_lookup, now=now)
     session.add(order)
-    await session.flush()
+    session.flush()
     return order, True
 
 
-async def assign_chain(
+async def create_order(
     session: AsyncSession,
+    merchant: Merchant,
+    new: NewOrder,
+    *,
+    settings: OrderSettings,
+    rate_lookup: RateLookup,
+    now: datetime,
+    check_existing: bool = True,
+) -> tuple[Order, bool]:
+    """create_order_in() on an AsyncSession (flushes; the caller commits)."""
+    return await session.run_sync(
+        lambda sync: create_order_in(
+            sync,
+            merchant.id,
+            new,
+            settings=settings,
+            rate_lookup=rate_lookup,
+            now=now,
+            check_existing=check_existing,
+        )
+    )
+
+
+def assign_chain_in(
+    session: Session,
     order: Order,
     chain: str,
     *,
@@ -111,14 +142,14 @@ async def assign_chain(
         currency=Currency(order.currency),
         amount_units=amount,
     )
-    base, rate = await _price_usdt(session, new, settings, rate_lookup)
+    base, rate = _price_usdt(session, new, settings, rate_lookup)
     if base + settings.offset_slots * settings.offset_step_units > settings.max_usdt_units:
         raise BusinessRule(
             f"amount exceeds the maximum of {money.format_usdt(settings.max_usdt_units)} USDT per order",
             code="amount_too_large",
         )
     held_until = order.expires_at + timedelta(minutes=settings.late_window_minutes)
-    slot = await amounts.reserve(
+    slot = amounts.reserve(
         session,
         chain=chain,
         base_units=base,
@@ -134,8 +165,23 @@ async def assign_chain(
     order.rate = str(rate) if rate is not None else None
 
 
+async def assign_chain(
+    session: AsyncSession,
+    order: Order,
+    chain: str,
+    *,
+    settings: OrderSettings,
+    rate_lookup: RateLookup,
+    now: datetime,
+) -> None:
+    """assign_chain_in() on an AsyncSession (the caller commits)."""
+    await session.run_sync(
+        lambda sync: assign_chain_in(sync, order, chain, settings=settings, rate_lookup=rate_lookup, now=now)
+    )
+
+
 async def create_order_committed(
-    sessions: SessionFactory,
+    work: WorkRunner,
     merchant: Merchant,
     new: NewOrder,
     *,
@@ -149,28 +195,31 @@ async def create_order_committed(
     A repeat, or two concurrent creates racing on one order number, fail
     on the unique constraint; then the stored order answers like a retry.
     """
+
+    def create(session: Session, check_existing: bool) -> tuple[Order, bool]:
+        return create_order_in(
+            session,
+            merchant.id,
+            new,
+            settings=settings,
+            rate_lookup=rate_lookup,
+            now=now,
+            check_existing=check_existing,
+        )
+
+    def stored(session: Session) -> Order | None:
+        return queries.find_by_merchant_no(session, merchant.id, new.merchant_order_no)
+
     for attempt in range(2):
-        async with sessions() as session:
-            try:
-                result = await create_order(
-                    session,
-                    merchant,
-                    new,
-                    settings=settings,
-                    rate_lookup=rate_lookup,
-                    now=now,
-                    check_existing=attempt > 0,
-                )
-                await session.commit()
-                return result
-            except (IntegrityError, UsdtPayError) as exc:
-                await session.rollback()
-                # A repeat must return the stored order even when pricing it
-                # again fails now (stale rate, amounts exhausted).
-                existing = await queries.get_by_merchant_no(session, merchant.id, new.merchant_order_no)
-                if existing is not None:
-                    return _existing_or_conflict(existing, new), False
-                if not isinstance(exc, IntegrityError):
-                    raise
+        try:
+            return await work.run(bind(create, attempt > 0))
+        except (IntegrityError, UsdtPayError) as exc:
+            # A repeat must return the stored order even when pricing it
+            # again fails now (stale rate, amounts exhausted).
+            existing = await work.run(stored)
+            if existing is not None:
+                return _existing_or_conflict(existing, new), False
+            if not isinstance(exc, IntegrityError):
+                raise
     # Two failures without a stored order: a platform id collision twice.
     raise Conflict("the order could not be stored; retry the request")

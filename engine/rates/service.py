@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.errors import Unavailable
@@ -88,21 +89,25 @@ async def refresh(
     return await record(session, values, report, settings, now)
 
 
+def _latest_stmt() -> Select[RateSnapshot]:
+    return select(RateSnapshot).order_by(RateSnapshot.fetched_at.desc(), RateSnapshot.id.desc()).limit(1)
+
+
 async def latest(session: AsyncSession) -> RateSnapshot | None:
-    stmt = select(RateSnapshot).order_by(RateSnapshot.fetched_at.desc(), RateSnapshot.id.desc()).limit(1)
-    return (await session.scalars(stmt)).one_or_none()
+    return (await session.scalars(_latest_stmt())).one_or_none()
 
 
-async def current_quote(session: AsyncSession, settings: Settings, now: datetime) -> Quote:
+def quote_in(session: Session, settings: Settings, now: datetime) -> Quote:
     """The rate to price an order with, or 503 when it is too old.
 
     A fixed rate (USDTPAY_RATE_FIXED) overrides the sources and is used as
-    given, without the adjustment.
+    given, without the adjustment. Sync: it runs inside the order's unit of
+    work (engine.work).
     """
     fixed = settings.effective_rate_fixed()
     if fixed is not None:
         return Quote(rate=fixed, fetched_at=now, sources={"fixed": str(fixed)}, fixed=True)
-    snapshot = await latest(session)
+    snapshot = session.scalars(_latest_stmt()).one_or_none()
     if snapshot is None:
         raise Unavailable(
             "no CNY/USDT rate yet; the rate refresher has not succeeded (see `usdtpay rate show`)"
@@ -115,3 +120,8 @@ async def current_quote(session: AsyncSession, settings: Settings, now: datetime
             "price the order in USDT or retry when the rate sources answer"
         )
     return Quote(rate=Decimal(snapshot.rate), fetched_at=snapshot.fetched_at, sources=dict(snapshot.sources))
+
+
+async def current_quote(session: AsyncSession, settings: Settings, now: datetime) -> Quote:
+    """quote_in() from async code."""
+    return await session.run_sync(quote_in, settings, now)

@@ -59,7 +59,7 @@ async def test_settlement_logs_the_order_and_hash(db: Db, json_logs: Any) -> Non
     merchant = await make_merchant(db)
     await make_wallets(db, "tron", 1)
 
-    async def no_rate(_: Any) -> Any:
+    def no_rate(_: Any) -> Any:
         raise AssertionError
 
     async with db.sessions() as session:

@@ -42,7 +42,7 @@ async def _prepare(url: str) -> Db:
     await make_wallets(db, "tron", 2)
     await make_wallets(db, "eth", 1)
     await seed_example_orders(db)
-    await db.engine.dispose()
+    await db.close()
     return db
 
 
@@ -61,7 +61,7 @@ async def seed_example_orders(db: Db) -> None:
         await session.commit()
 
 
-async def _no_rate(_: object) -> Decimal:
+def _no_rate(_: object) -> Decimal:
     raise AssertionError("CNY orders without a chain need no rate")
 
 

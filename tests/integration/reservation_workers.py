@@ -22,6 +22,7 @@ from engine.merchants import get_merchant
 from engine.models import Merchant
 from engine.orders.schemas import Currency, NewOrder
 from engine.orders.service import create_order_committed
+from engine.work import WorkRunner, create_runner
 
 MERCHANT_PID = "10001"
 PROCESSES = 8
@@ -43,7 +44,7 @@ class Outcome:
     detail: str  # "address:units" for ok, the message otherwise
 
 
-async def _fixed_rate(_: object) -> Decimal:
+def _fixed_rate(_: object) -> Decimal:
     return RATE
 
 
@@ -60,14 +61,14 @@ def _new_order(phase: Phase, worker: int, i: int) -> NewOrder:
     )
 
 
-async def _run_phase(sessions: Any, merchant: Merchant, phase: Phase, worker: int) -> list[Outcome]:
+async def _run_phase(work: WorkRunner, merchant: Merchant, phase: Phase, worker: int) -> list[Outcome]:
     settings = OrderSettings(offset_slots=phase.offset_slots)
     outcomes: list[Outcome] = []
     for i in range(phase.per_process):
         new = _new_order(phase, worker, i)
         try:
             order, _ = await create_order_committed(
-                sessions, merchant, new, settings=settings, rate_lookup=_fixed_rate, now=datetime.now(UTC)
+                work, merchant, new, settings=settings, rate_lookup=_fixed_rate, now=datetime.now(UTC)
             )
             outcomes.append(Outcome(phase.name, "ok", f"{order.address}:{order.usdt_units}"))
         except AmountsExhausted as exc:
@@ -80,6 +81,8 @@ async def _run_phase(sessions: Any, merchant: Merchant, phase: Phase, worker: in
 async def _work(url: str, worker: int, phases: list[Phase], barrier: Any) -> list[Outcome]:
     engine = create_engine(url)
     sessions = create_session_factory(engine)
+    # As the API runs it: on SQLite, a thread with its own connection.
+    work = create_runner(url, sessions)
     outcomes: list[Outcome] = []
     try:
         async with sessions() as session:
@@ -88,8 +91,9 @@ async def _work(url: str, worker: int, phases: list[Phase], barrier: Any) -> lis
         for phase in phases:
             # A long timeout: spawning 8 interpreters on a busy 2-core box is slow.
             await asyncio.to_thread(barrier.wait, 200)
-            outcomes.extend(await _run_phase(sessions, merchant, phase, worker))
+            outcomes.extend(await _run_phase(work, merchant, phase, worker))
     finally:
+        await work.close()
         await engine.dispose()
     return outcomes
 

@@ -40,7 +40,7 @@ class PaidEvent:
     paid_at: datetime | None = T + timedelta(minutes=2)
 
 
-async def _rate(_: Any) -> Decimal:
+def _rate(_: Any) -> Decimal:
     return Decimal("7.20")
 
 

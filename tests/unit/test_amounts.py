@@ -35,8 +35,8 @@ async def reserve(
     order_id: int | None = None,
 ) -> Slot:
     async with db.sessions() as session:
-        slot = await amounts.reserve(
-            session,
+        slot = await session.run_sync(
+            amounts.reserve,
             chain=chain,
             base_units=base,
             step_units=step,
@@ -137,7 +137,7 @@ async def test_late_window_holds_the_amount_after_expiry(any_db: Db) -> None:
     await make_wallets(any_db, "tron", 1)
     settings = OrderSettings(expire_minutes=30, late_window_minutes=30)
 
-    async def rate(_: object) -> Decimal:
+    def rate(_: object) -> Decimal:
         return Decimal("7.20")
 
     async def create(no: str, now: datetime) -> int:

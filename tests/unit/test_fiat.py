@@ -33,7 +33,7 @@ class Event:
     paid_at: datetime | None = NOW
 
 
-async def no_rate(_: object) -> Decimal:
+def no_rate(_: object) -> Decimal:
     raise AssertionError("fiat orders need no rate")
 
 

@@ -21,11 +21,11 @@ from tests.factories import make_merchant, make_wallets
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-async def fixed(_: object) -> Decimal:
+def fixed(_: object) -> Decimal:
     return Decimal("7.20")
 
 
-async def no_rate(_: object) -> Decimal:
+def no_rate(_: object) -> Decimal:
     raise Unavailable("the CNY/USDT rate is 900 s old")
 
 
@@ -37,7 +37,7 @@ async def create(
     db: Db, merchant: Merchant, new: NewOrder, *, slots: int = 9999, rate: object = fixed
 ) -> tuple[Order, bool]:
     return await create_order_committed(
-        db.sessions,
+        db.work,
         merchant,
         new,
         settings=OrderSettings(offset_slots=slots),

@@ -27,7 +27,7 @@ from engine.settlement import ingest, rules_for
 from tests.dbharness import Db
 
 
-async def _no_rate(_: Any) -> Decimal:
+def _no_rate(_: Any) -> Decimal:
     raise AssertionError("USDT-priced orders need no rate")
 
 

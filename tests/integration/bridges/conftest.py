@@ -137,7 +137,7 @@ class World:
                 notify_url=MERCHANT_NOTIFY,
             )
 
-            async def no_rate(_: Any) -> Decimal:  # fiat orders are never priced in USDT
+            def no_rate(_: Any) -> Decimal:  # fiat orders are never priced in USDT
                 raise AssertionError("rate asked for a fiat order")
 
             order, _ = await create_order(

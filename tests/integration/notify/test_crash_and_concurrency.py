@@ -134,7 +134,7 @@ async def test_two_workers_never_send_the_same_notification_at_once(
                 stop.set()
                 await asyncio.wait_for(asyncio.gather(*tasks), 15)
     finally:
-        await second.engine.dispose()
+        await second.close()
     assert all(w.attempts_made > 0 for w in workers)  # both took part
     assert sum(w.attempts_made for w in workers) == 120
     assert receiver.state.overlaps == []

@@ -25,7 +25,7 @@ PAYER = eth_address(0xBEEF)
 _numbers = itertools.count(1)
 
 
-async def _no_rate(_: AsyncSession) -> Decimal:
+def _no_rate(_: AsyncSession) -> Decimal:
     raise AssertionError("USDT-priced orders need no rate")
 
 

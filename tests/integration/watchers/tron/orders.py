@@ -25,7 +25,7 @@ RULES = MatchRules(token_contract=TRON_USDT_CONTRACT, late_window=timedelta(minu
 _numbers = itertools.count(1)
 
 
-async def _no_rate(_: AsyncSession) -> Decimal:
+def _no_rate(_: AsyncSession) -> Decimal:
     raise AssertionError("USDT-priced orders need no rate")
 
 
