@@ -109,6 +109,7 @@ class ReceiverState:
     after_ack: list[str] = field(default_factory=list)  # requests for an id already acknowledged
     in_flight: dict[str, int] = field(default_factory=dict)
     overlaps: list[str] = field(default_factory=list)  # ids sent twice at the same time
+    cut: int = 0  # requests whose body never fully arrived
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -188,6 +189,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
+        if len(body) < length:
+            # The sender died mid-request (a killed worker): like any HTTP
+            # server, drop the incomplete request instead of handling it.
+            with self.state.lock:
+                self.state.cut += 1
+            self.close_connection = True
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         scheme = self.path.strip("/").split("/", 1)[0]
         delivery_id = headers.get("x-delivery-id", "")
