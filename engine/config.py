@@ -84,7 +84,9 @@ class NotifySettings(BaseModel):
     max_body_bytes: int = 64 * 1024
     batch_size: int = 50
     poll_seconds: float = 0.5
-    workers: int = 4
+    # Sends in flight per notifier process: one slow merchant must not hold
+    # up the others (the benchmarks ran with 16).
+    workers: int = 16
 
 
 class ApiSettings(BaseModel):
