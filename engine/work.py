@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.db import SessionFactory, install_sqlite_hooks, is_sqlite, prepare_sqlite_file
 
 T = TypeVar("T")
-Work = Callable[[Session], T]
 
 
 class WorkRunner(Protocol):
