@@ -4,6 +4,10 @@ refund and asynchronous notifications.
 
 Alipay speaks yuan with two decimals; `to_yuan` / `to_fen` are this bridge's
 only conversions. Only TRADE_SUCCESS and TRADE_FINISHED mean paid.
+
+Public-key mode and certificate mode (bridges/alipay_certs.py) differ only
+in the two certificate SNs every request carries and in the
+`alipay_cert_sn` every signed response names; both verify with one RSA key.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 
+from bridges.alipay_certs import ALIPAY_CERT_SETTING, AlipayCertificates, load_alipay_certificates
 from bridges.base import (
     CallbackAck,
     CallbackRejected,
@@ -45,6 +50,17 @@ STATUS = {
     "TRADE_CLOSED": PaymentStatus.CLOSED,
 }
 NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+# Gateway answers that mean the certificate settings, not the request, are wrong.
+CERT_HINTS = {
+    "isv.app-cert-not-exist": "USDTPAY_ALIPAY__APP_CERT is not the app certificate Alipay issued "
+    "for this app; download appCertPublicKey_<app id>.crt again from the Alipay open platform",
+    "isv.invalid-alipay-root-cert-sn": "USDTPAY_ALIPAY__ALIPAY_ROOT_CERT is not Alipay's root "
+    "bundle; download alipayRootCert.crt again from the Alipay open platform",
+}
+RENEW_ALIPAY_CERT = (
+    "download the new alipayCertPublicKey_RSA2.crt from the Alipay open platform "
+    f"(开发设置 → 接口加签方式) and update {ALIPAY_CERT_SETTING}"
+)
 
 
 def to_yuan(fen: int) -> str:
@@ -112,7 +128,12 @@ class AlipayChannel:
         self.key = load_private_key(
             settings.app_private_key.get_secret_value(), "USDTPAY_ALIPAY__APP_PRIVATE_KEY"
         )
-        self.alipay_key = load_public_key(settings.alipay_public_key, "USDTPAY_ALIPAY__ALIPAY_PUBLIC_KEY")
+        self.certs: AlipayCertificates | None = None
+        if settings.key_mode == "certificate":
+            self.certs = load_alipay_certificates(settings, self.key)
+            self.alipay_key = self.certs.alipay_key
+        else:
+            self.alipay_key = load_public_key(settings.alipay_public_key, "USDTPAY_ALIPAY__ALIPAY_PUBLIC_KEY")
         self.client = client or make_client(settings.gateway_url, settings.timeout_seconds)
 
     def _signed(
@@ -129,6 +150,9 @@ class AlipayChannel:
             "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
             **(extra or {}),
         }
+        if self.certs is not None:  # signed along with everything else
+            params["app_cert_sn"] = self.certs.app_cert_sn
+            params["alipay_root_cert_sn"] = self.certs.alipay_root_cert_sn
         params["sign"] = rsa_sign(self.key, sign_content(params, exclude=("sign",), skip_empty=True))
         return params
 
@@ -154,19 +178,31 @@ class AlipayChannel:
             found = response_content(text, method.replace(".", "_") + "_response") or response_content(
                 text, "error_response"
             )
-            sign = json.loads(text).get("sign")
+            envelope = json.loads(text)
+            sign, cert_sn = envelope.get("sign"), envelope.get("alipay_cert_sn")
         except (ValueError, IndexError, AttributeError) as exc:
             raise ChannelError(self.name, "bad_response", "answer is not Alipay JSON") from exc
         if found is None or not isinstance(found[1], dict):
             raise ChannelError(self.name, "bad_response", "answer lacks the response object")
         content, data = found
+        if self.certs is not None and cert_sn is not None and cert_sn != self.certs.alipay_cert_sn:
+            # Alipay renewed its certificate: the configured one no longer
+            # verifies anything it signs.
+            raise ChannelError(
+                self.name,
+                "bad_signature",
+                f"response is signed with Alipay certificate {str(cert_sn)[:40]!r}, "
+                f"not the configured {self.certs.alipay_cert_sn!r}",
+                hint=RENEW_ALIPAY_CERT,
+            )
         signed_ok = isinstance(sign, str) and rsa_verify(self.alipay_key, content.encode(), sign)
         if sign is not None and not signed_ok:
             raise ChannelError(self.name, "bad_signature", "response signature does not verify")
         if data.get("code") != "10000":
             code = str(data.get("sub_code") or data.get("code") or "unknown")
             message = str(data.get("sub_msg") or data.get("msg") or "")
-            raise ChannelError(self.name, code, message, hint="fix the request or the app settings")
+            hint = CERT_HINTS.get(code, "fix the request or the app settings")
+            raise ChannelError(self.name, code, message, hint=hint)
         if not signed_ok:
             raise ChannelError(self.name, "bad_signature", "successful response is not signed")
         return data
@@ -248,6 +284,11 @@ class AlipayChannel:
             raise CallbackRejected("notification sign_type is not RSA2")
         content = sign_content(fields, exclude=("sign", "sign_type"), skip_empty=False)
         if not rsa_verify(self.alipay_key, content, fields.get("sign", "")):
+            if self.certs is not None:
+                raise CallbackRejected(
+                    "notification signature does not verify with the configured Alipay certificate; "
+                    f"if Alipay renewed it, {RENEW_ALIPAY_CERT}"
+                )
             raise CallbackRejected("notification signature does not verify with the Alipay public key")
         if fields.get("app_id") != self.settings.app_id:
             raise CallbackRejected(f"app_id {fields.get('app_id', '')[:32]!r} is not ours")

@@ -98,3 +98,14 @@ def rsa_verify(key: rsa.RSAPublicKey, message: bytes, signature: str) -> bool:
     except Exception:  # bad base64, wrong length, bad signature: all just "no"
         return False
     return True
+
+
+def load_certificates(value: str, setting: str) -> list[x509.Certificate]:
+    """Every certificate of a PEM bundle (text or path), or one bare base64 DER certificate."""
+    data = _read(value, setting)
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise Unavailable(f"{setting} does not hold readable certificates: {exc}") from exc

@@ -8,12 +8,23 @@ signed over the exact response object text with its own Alipay key.
 GET /gateway.do opens a wap.pay / page.pay URL the same way. `pay()` sends
 the asynchronous notification as a signed form (sorted, sign and sign_type
 left out). Faults: queued error answers, slow answers, broken signatures.
+
+With `certificates=True` the app is in public-key-certificate mode: the sim
+is also the open platform that issued the app certificate, the Alipay
+certificate and the root bundle (`self.certs`, the files an operator
+downloads). Requests must then carry the `app_cert_sn` and
+`alipay_root_cert_sn` of what it issued, computed here from the names and
+serials it chose (not by parsing certificates), and every response names
+its signing certificate in `alipay_cert_sn`. `rotate_alipay_cert()` is
+Alipay renewing its certificate: later answers and notifications are signed
+with a new key under a new SN.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -22,11 +33,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
 from tests.fakes.fiat_http import SimRequest, SimResponse, ThreadedSim
-from tests.fakes.fiat_keys import rsa_key
+from tests.fakes.fiat_keys import cert_pem, issue_certificate, rsa_key
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -36,6 +49,84 @@ def _content(params: dict[str, str], exclude: tuple[str, ...], skip_empty: bool)
     return "&".join(
         f"{k}={v}" for k, v in sorted(params.items()) if k not in exclude and (v or not skip_empty)
     ).encode()
+
+
+Dn = tuple[tuple[str, str], ...]  # (attribute, value), as encoded: C first, CN last
+ATTRIBUTES = {"C": NameOID.COUNTRY_NAME, "O": NameOID.ORGANIZATION_NAME}
+ATTRIBUTES |= {"OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME}
+
+
+def _dn(cn: str, o: str = "Sim Ant Financial", ou: str = "Certification Authority") -> Dn:
+    return (("C", "CN"), ("O", o), ("OU", ou), ("CN", cn))
+
+
+def _name(dn: Dn) -> x509.Name:
+    return x509.Name([x509.NameAttribute(ATTRIBUTES[k], v) for k, v in dn])
+
+
+def _sn(issuer: Dn, serial: int) -> str:
+    """The SN as Alipay documents it: issuer written CN first, serial in decimal, MD5."""
+    text = ",".join(f"{k}={v}" for k, v in reversed(issuer)) + str(serial)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class SimCertificates:
+    app_cert: str  # appCertPublicKey_<app_id>.crt
+    alipay_cert: str  # alipayCertPublicKey_RSA2.crt
+    alipay_root_cert: str  # alipayRootCert.crt: RSA root, ECDSA root, RSA root
+    app_cert_sn: str
+    alipay_cert_sn: str
+    alipay_root_cert_sn: str  # the two RSA roots only
+    renewed_alipay_cert: str  # what rotate_alipay_cert() switches to
+    renewed_alipay_cert_sn: str
+
+
+def issue_certificates(app_id: str, seller_id: str, app_key: rsa.RSAPublicKey) -> SimCertificates:
+    root0_dn, ec_dn, root1_dn = _dn("Sim Root CA"), _dn("Sim Root CA E1"), _dn("Sim Root CA R1")
+    root0_key, root1_key = rsa_key("alipay-root-0"), rsa_key("alipay-root-1")
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    serials = [x509.random_serial_number() for _ in range(6)]
+    root0 = issue_certificate(
+        _name(root0_dn), root0_key.public_key(), issuer_key=root0_key, serial=serials[0], ca=True
+    )
+    # Signed ecdsa-with-SHA256: in the bundle, left out of the root SN.
+    ec_root = issue_certificate(
+        _name(ec_dn), ec_key.public_key(), issuer_key=ec_key, serial=serials[1], ca=True
+    )
+    root1 = issue_certificate(
+        _name(root1_dn), root1_key.public_key(), issuer_key=root1_key, serial=serials[2], ca=True
+    )
+
+    def leaf(cn: str, key: rsa.RSAPublicKey, serial: int) -> str:
+        cert = issue_certificate(
+            _name(_dn(cn, o="Sim Merchant", ou="Alipay")),
+            key,
+            issuer=_name(root1_dn),
+            issuer_key=root1_key,
+            serial=serial,
+        )
+        return cert_pem(cert)
+
+    return SimCertificates(
+        app_cert=leaf(f"{seller_id}-{app_id}", app_key, serials[3]),
+        alipay_cert=leaf(
+            f"支付宝(中国)网络技术有限公司-{seller_id}", alipay_signing_key(0).public_key(), serials[4]
+        ),
+        alipay_root_cert=cert_pem(root0, ec_root, root1),
+        app_cert_sn=_sn(root1_dn, serials[3]),
+        alipay_cert_sn=_sn(root1_dn, serials[4]),
+        alipay_root_cert_sn=f"{_sn(root0_dn, serials[0])}_{_sn(root1_dn, serials[2])}",
+        renewed_alipay_cert=leaf(
+            f"支付宝(中国)网络技术有限公司-{seller_id}", alipay_signing_key(1).public_key(), serials[5]
+        ),
+        renewed_alipay_cert_sn=_sn(root1_dn, serials[5]),
+    )
+
+
+def alipay_signing_key(generation: int) -> rsa.RSAPrivateKey:
+    """Generation 0 is the key public-key mode uses too."""
+    return rsa_key("alipay" if generation == 0 else f"alipay-{generation}")
 
 
 @dataclass
@@ -52,10 +143,14 @@ class SimTrade:
 
 
 class AlipaySim(ThreadedSim):
-    def __init__(self, *, app_id: str, seller_id: str, app_public_key: rsa.RSAPublicKey) -> None:
+    def __init__(
+        self, *, app_id: str, seller_id: str, app_public_key: rsa.RSAPublicKey, certificates: bool = False
+    ) -> None:
         super().__init__()
         self.app_id, self.seller_id, self.app_key = app_id, seller_id, app_public_key
-        self.alipay_key = rsa_key("alipay")
+        self.alipay_key = alipay_signing_key(0)
+        self.certs = issue_certificates(app_id, seller_id, app_public_key) if certificates else None
+        self.alipay_cert_sn = self.certs.alipay_cert_sn if self.certs else ""
         self.trades: dict[str, SimTrade] = {}
         self.faults: list[SimResponse | str] = []
         self.callbacks: list[tuple[str, bytes]] = []
@@ -74,7 +169,8 @@ class AlipaySim(ThreadedSim):
         if broken:
             inner = inner.replace('"Success"', '"Success "')
         key = method.replace(".", "_") + "_response"
-        text = f'{{"{key}":{inner},"sign":"{sign}"}}'
+        cert = f'"alipay_cert_sn":"{self.alipay_cert_sn}",' if self.certs else ""
+        text = f'{{"{key}":{inner},{cert}"sign":"{sign}"}}'
         return SimResponse(200, text.encode(), {"Content-Type": "text/html;charset=utf-8"})
 
     def handle(self, request: SimRequest) -> SimResponse:
@@ -93,6 +189,10 @@ class AlipaySim(ThreadedSim):
                     "sub_msg": "无效的AppID参数",
                 },
             )
+        if self.certs is not None:
+            refused = self._check_cert_sns(params)
+            if refused is not None:
+                return self._respond(method, refused)
         try:
             signature = base64.b64decode(params.get("sign", ""))
             self.app_key.verify(
@@ -117,6 +217,31 @@ class AlipaySim(ThreadedSim):
             )
         biz = json.loads(params.get("biz_content") or "{}")
         return self._dispatch(method, biz, params)
+
+    def _check_cert_sns(self, params: dict[str, str]) -> dict[str, str] | None:
+        """The gateway's answer to SNs other than the ones issued (None: they match)."""
+        assert self.certs is not None
+        if params.get("app_cert_sn") != self.certs.app_cert_sn:
+            return {
+                "code": "40002",
+                "msg": "Invalid Arguments",
+                "sub_code": "isv.app-cert-not-exist",
+                "sub_msg": "应用公钥证书不存在",
+            }
+        if params.get("alipay_root_cert_sn") != self.certs.alipay_root_cert_sn:
+            return {
+                "code": "40002",
+                "msg": "Invalid Arguments",
+                "sub_code": "isv.invalid-alipay-root-cert-sn",
+                "sub_msg": "无效支付宝根证书序列号",
+            }
+        return None
+
+    def rotate_alipay_cert(self) -> None:
+        """Alipay renews its certificate: sign with the new key under the new SN."""
+        assert self.certs is not None, "certificate mode only"
+        self.alipay_key = alipay_signing_key(1)
+        self.alipay_cert_sn = self.certs.renewed_alipay_cert_sn
 
     def _dispatch(self, method: str, biz: dict[str, Any], params: dict[str, str]) -> SimResponse:
         no = str(biz.get("out_trade_no", ""))

@@ -1,0 +1,265 @@
+"""Alipay in public-key-certificate mode against the gateway simulator acting
+as the open platform that issued the certificates: requests carry the SNs it
+issued, responses name their certificate, a renewed Alipay certificate is
+refused with what to do, and notifications verify with the certificate's key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from api.app import create_app
+from api.fiat import start_fiat_payment
+from bridges.alipay import AlipayChannel
+from bridges.base import CallbackRejected, ChannelError, ClientKind, PaymentRequest, PaymentStatus
+from engine.config import AlipaySettings
+from tests.dbharness import Db
+from tests.factories import make_merchant
+from tests.fakes.alipay_sim import AlipaySim
+from tests.fakes.fiat_http import bind_loopback, serve_app, socket_url
+from tests.fakes.fiat_keys import cert_pem, issue_certificate, rsa_key
+from tests.fakes.quickpay_sim import QuickPaySim
+from tests.fakes.wechat_sim import WechatSim
+from tests.integration.bridges.conftest import (
+    ALIPAY_APP_ID,
+    SELLER_ID,
+    World,
+    alipay_settings,
+    world_settings,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def cert_sim() -> Iterator[AlipaySim]:
+    with AlipaySim(
+        app_id=ALIPAY_APP_ID,
+        seller_id=SELLER_ID,
+        app_public_key=rsa_key("alipay-app").public_key(),
+        certificates=True,
+    ) as sim:
+        yield sim  # type: ignore[misc]
+
+
+def cert_settings(sim: AlipaySim, tmp_path: Path, **overrides: Any) -> AlipaySettings:
+    """Certificate mode as operators set it: the downloaded files, by path."""
+    assert sim.certs is not None
+    files = {
+        "app_cert": f"appCertPublicKey_{ALIPAY_APP_ID}.crt",
+        "alipay_cert": "alipayCertPublicKey_RSA2.crt",
+        "alipay_root_cert": "alipayRootCert.crt",
+    }
+    paths = {}
+    for setting, name in files.items():
+        (tmp_path / name).write_text(getattr(sim.certs, setting))
+        paths[setting] = str(tmp_path / name)
+    # No alipay_public_key: certificate mode must not need one.
+    values = {"key_mode": "certificate", "alipay_public_key": ""} | paths | overrides
+    return alipay_settings(sim, **values)
+
+
+def channel(sim: AlipaySim, tmp_path: Path, **overrides: Any) -> AlipayChannel:
+    return AlipayChannel(cert_settings(sim, tmp_path, **overrides), notify_url="http://127.0.0.1:9/n")
+
+
+def self_signed(cn: str, key_name: str) -> str:
+    """A certificate Alipay never issued, for a key we hold."""
+    key = rsa_key(key_name)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return cert_pem(issue_certificate(name, key.public_key(), issuer_key=key, serial=4242))
+
+
+def request(no: str, kind: ClientKind = ClientKind.QR) -> PaymentRequest:
+    return PaymentRequest(
+        out_trade_no=no,
+        amount_fen=1234,
+        subject="order",
+        kind=kind,
+        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+        notify_url="",
+        return_url="https://merchant.example/return",
+    )
+
+
+def sent_params(sim: AlipaySim, index: int = -1) -> dict[str, str]:
+    """The parameters of a request the gateway received (POST form or GET URL)."""
+    got = sim.requests[index]
+    raw = got.body.decode() if got.method == "POST" else urlsplit(got.path).query
+    return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+@pytest.fixture
+async def cert_world(
+    db: Db, tmp_path: Path, wechat_sim: WechatSim, cert_sim: AlipaySim, quickpay_sim: QuickPaySim
+) -> AsyncIterator[World]:
+    await make_merchant(db)
+    sock = bind_loopback()
+    settings = world_settings(db, socket_url(sock), (wechat_sim, cert_sim, quickpay_sim), tmp_path)
+    settings.alipay = cert_settings(cert_sim, tmp_path)
+    app = create_app(settings)
+    async with serve_app(app, sock) as url:
+        yield World(db, url, app.state.app_state, wechat_sim, cert_sim, quickpay_sim)
+
+
+async def test_precreate_notification_and_query_in_certificate_mode(cert_world: World) -> None:
+    sim = cert_world.alipay
+    assert sim.certs is not None
+    order = await cert_world.order(fen=8888)
+
+    payment = await start_fiat_payment(cert_world.state, order.id, "alipay", ClientKind.QR)
+
+    assert payment.created.qrcode.startswith("https://qr.alipay.com/")
+    sent = sent_params(sim)
+    assert sent["method"] == "alipay.trade.precreate"
+    assert sent["app_cert_sn"] == sim.certs.app_cert_sn
+    assert sent["alipay_root_cert_sn"] == sim.certs.alipay_root_cert_sn
+    response = await sim.pay(payment.out_trade_no)
+    assert response is not None and (response.status_code, response.content) == (200, b"success")
+    assert (await cert_world.reload(order.id)).status == "paid"
+    assert await cert_world.notifications(order.id) == 1
+
+    event = await cert_world.state.channels["alipay"].query(payment.out_trade_no)
+
+    assert event is not None and event.status == PaymentStatus.PAID and event.amount_fen == 8888
+    assert sent_params(sim)["method"] == "alipay.trade.query"
+
+
+async def test_answers_name_the_alipay_certificate(cert_sim: AlipaySim, tmp_path: Path) -> None:
+    assert cert_sim.certs is not None
+    bridge = channel(cert_sim, tmp_path)
+    form = bridge._signed("alipay.trade.query", {"out_trade_no": "1000000000000009"})
+    async with httpx.AsyncClient() as client:
+        answer = (await client.post(cert_sim.gateway, data=form)).json()
+    await bridge.aclose()
+    assert answer["alipay_trade_query_response"]["sub_code"] == "ACQ.TRADE_NOT_EXIST"
+    assert answer["alipay_cert_sn"] == cert_sim.certs.alipay_cert_sn
+
+
+async def test_pay_urls_carry_the_certificate_sns(cert_sim: AlipaySim, tmp_path: Path) -> None:
+    assert cert_sim.certs is not None
+    bridge = channel(cert_sim, tmp_path)
+    created = await bridge.create(request("1000000000000002", ClientKind.H5))
+    await bridge.aclose()
+    params = dict(parse_qsl(urlsplit(created.payurl).query))
+    assert params["app_cert_sn"] == cert_sim.certs.app_cert_sn
+    assert params["alipay_root_cert_sn"] == cert_sim.certs.alipay_root_cert_sn
+    async with httpx.AsyncClient() as client:
+        opened = await client.get(created.payurl)
+    assert opened.status_code == 200 and b"Alipay cashier" in opened.content
+    assert cert_sim.trades["1000000000000002"].total_amount == "12.34"
+
+
+@pytest.mark.parametrize(
+    ("setting", "key_name", "code"),
+    [
+        # The app's own key, but not the certificate the platform issued for it.
+        ("app_cert", "alipay-app", "isv.app-cert-not-exist"),
+        ("alipay_root_cert", "intruder", "isv.invalid-alipay-root-cert-sn"),
+    ],
+)
+async def test_certificates_the_gateway_does_not_know_are_a_clear_error(
+    cert_sim: AlipaySim, tmp_path: Path, setting: str, key_name: str, code: str
+) -> None:
+    value = self_signed("not issued by Alipay", key_name)  # PEM text rather than a path
+    bridge = channel(cert_sim, tmp_path, **{setting: value})
+    with pytest.raises(ChannelError) as caught:
+        await bridge.create(request("1000000000000003"))
+    await bridge.aclose()
+    assert caught.value.provider_code == code
+    assert f"USDTPAY_ALIPAY__{setting.upper()} is not" in caught.value.message
+    assert "download" in caught.value.message
+    assert cert_sim.trades == {}
+
+
+def renew(sim: AlipaySim) -> None:
+    sim.rotate_alipay_cert()
+
+
+def other_sn_same_key(sim: AlipaySim) -> None:
+    # Only the SN differs: the signature alone would still verify.
+    sim.alipay_cert_sn = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("fault", [renew, other_sn_same_key])
+async def test_an_answer_naming_another_alipay_certificate_is_refused(
+    cert_sim: AlipaySim, tmp_path: Path, fault: Any
+) -> None:
+    assert cert_sim.certs is not None
+    bridge = channel(cert_sim, tmp_path)
+    await bridge.create(request("1000000000000004"))
+    cert_sim.scan("1000000000000004")
+    fault(cert_sim)
+
+    with pytest.raises(ChannelError) as caught:
+        await bridge.query("1000000000000004")
+    await bridge.aclose()
+
+    assert caught.value.provider_code == "bad_signature"
+    assert cert_sim.alipay_cert_sn in caught.value.message
+    assert "download the new alipayCertPublicKey_RSA2.crt" in caught.value.message
+    assert "USDTPAY_ALIPAY__ALIPAY_CERT" in caught.value.message
+
+
+async def test_after_a_renewal_the_new_certificate_setting_works(cert_sim: AlipaySim, tmp_path: Path) -> None:
+    assert cert_sim.certs is not None
+    old = channel(cert_sim, tmp_path)
+    await old.create(request("1000000000000005"))
+    await old.aclose()
+    cert_sim.scan("1000000000000005")
+    cert_sim.rotate_alipay_cert()
+
+    renewed = channel(cert_sim, tmp_path, alipay_cert=cert_sim.certs.renewed_alipay_cert)
+    event = await renewed.query("1000000000000005")
+    await renewed.aclose()
+
+    assert event is not None and event.status == PaymentStatus.PENDING
+
+
+async def test_notifications_verify_with_the_alipay_certificate(cert_sim: AlipaySim, tmp_path: Path) -> None:
+    bridge = channel(cert_sim, tmp_path)
+    await bridge.create(request("1000000000000006"))
+    await bridge.aclose()
+    trade = cert_sim.mark_paid("1000000000000006")
+
+    event = await bridge.parse_callback({}, cert_sim.notification(trade))
+    assert event.status == PaymentStatus.PAID and event.amount_fen == 1234
+
+    with pytest.raises(CallbackRejected, match="configured Alipay certificate"):
+        await bridge.parse_callback({}, cert_sim.notification(trade, key=rsa_key("intruder")))
+    cert_sim.rotate_alipay_cert()
+    with pytest.raises(CallbackRejected, match=r"download the new alipayCertPublicKey_RSA2\.crt"):
+        await bridge.parse_callback({}, cert_sim.notification(trade))
+
+
+async def test_a_renewed_certificate_notification_does_not_settle(cert_world: World) -> None:
+    order = await cert_world.order()
+    payment = await start_fiat_payment(cert_world.state, order.id, "alipay", ClientKind.QR)
+    cert_world.alipay.rotate_alipay_cert()
+
+    response = await cert_world.alipay.pay(payment.out_trade_no)
+
+    assert response is not None and (response.status_code, response.content) == (200, b"fail")
+    assert (await cert_world.reload(order.id)).status == "pending"
+    assert await cert_world.notifications(order.id) == 0
+
+
+async def test_public_key_mode_sends_no_certificate_sns(alipay_sim: AlipaySim) -> None:
+    bridge = AlipayChannel(alipay_settings(alipay_sim), notify_url="http://127.0.0.1:9/n")
+    assert bridge.settings.key_mode == "public_key" and bridge.certs is None
+    await bridge.create(request("1000000000000007"))
+    form = bridge._signed("alipay.trade.query", {"out_trade_no": "1000000000000007"})
+    async with httpx.AsyncClient() as client:
+        answer = (await client.post(alipay_sim.gateway, data=form)).json()
+    await bridge.aclose()
+    sent = sent_params(alipay_sim, 0)
+    assert "app_cert_sn" not in sent and "alipay_root_cert_sn" not in sent
+    assert "alipay_cert_sn" not in answer
