@@ -136,7 +136,13 @@ class WechatSettings(BaseModel):
     verify_mode: Literal["public_key", "certificate"] = "public_key"
     platform_public_key: str = ""
     platform_public_key_id: str = ""  # PUB_KEY_ID_...
+    # Certificate mode: PEMs (or paths) trusted as they are. Optional: when
+    # empty, the channel downloads the list from /v3/certificates at first use.
     platform_certificates: list[str] = []
+    # Certificate mode: how often the certificate list is downloaded again.
+    # WeChat lists a new certificate 24 h before signing with it, so 12 h
+    # learns it in time from a list signed by one we already trust.
+    certificate_refresh_seconds: int = Field(12 * 3600, ge=60)
     api_base_url: str = "https://api.mch.weixin.qq.com"
     notify_url: str = ""  # default: <orders.public_base_url>/notify/wechat
     timeout_seconds: float = Field(10.0, gt=0)
@@ -145,13 +151,19 @@ class WechatSettings(BaseModel):
 
 
 class AlipaySettings(BaseModel):
-    """Alipay OpenAPI with RSA2 keys (public key mode)."""
+    """Alipay OpenAPI with RSA2 keys, in public-key mode or public-key-certificate
+    mode (公钥证书模式), whichever the app is set to on the open platform."""
 
     enabled: bool = False
     app_id: str = ""
     seller_id: str = ""  # the 2088... partner id; checked in notifications when set
     app_private_key: SecretStr = SecretStr("")  # PEM text, a path, or bare base64
-    alipay_public_key: str = ""  # PEM text, a path, or bare base64
+    key_mode: Literal["public_key", "certificate"] = "public_key"
+    alipay_public_key: str = ""  # public-key mode: PEM text, a path, or bare base64
+    # Certificate mode: PEM text or a path to the files the open platform issues.
+    app_cert: str = ""  # appCertPublicKey_<app_id>.crt
+    alipay_cert: str = ""  # alipayCertPublicKey_RSA2.crt
+    alipay_root_cert: str = ""  # alipayRootCert.crt (several certificates)
     gateway_url: str = "https://openapi.alipay.com/gateway.do"
     notify_url: str = ""  # default: <orders.public_base_url>/notify/alipay
     return_url: str = ""

@@ -24,7 +24,14 @@ from bridges.base import (
 )
 from bridges.http import make_client, send
 from bridges.keys import load_certificate, load_private_key, load_public_key
-from bridges.wechat.crypto import PlatformVerifier, authorization, decrypt_resource, jsapi_params
+from bridges.wechat.certificates import CertificateStore
+from bridges.wechat.crypto import (
+    PlatformVerifier,
+    UnknownSerial,
+    authorization,
+    decrypt_resource,
+    jsapi_params,
+)
 from engine.clock import Clock, SystemClock
 from engine.config import WechatSettings
 from engine.errors import BadInput
@@ -61,21 +68,21 @@ def fen(value: object, field: str) -> int:
     return int(text)
 
 
-def build_verifier(settings: WechatSettings) -> PlatformVerifier:
+def public_keys(settings: WechatSettings) -> dict[str, rsa.RSAPublicKey]:
+    """Public key mode: the one platform public key, by its PUB_KEY_ID."""
+    if not settings.platform_public_key_id:
+        raise BadInput("USDTPAY_WECHAT__PLATFORM_PUBLIC_KEY_ID is required in public_key mode")
+    key = load_public_key(settings.platform_public_key, "USDTPAY_WECHAT__PLATFORM_PUBLIC_KEY")
+    return {settings.platform_public_key_id: key}
+
+
+def configured_certificates(settings: WechatSettings) -> dict[str, rsa.RSAPublicKey]:
+    """Certificate mode: the PEMs from settings (may be none: then downloaded)."""
     keys: dict[str, rsa.RSAPublicKey] = {}
-    if settings.verify_mode == "public_key":
-        if not settings.platform_public_key_id:
-            raise BadInput("USDTPAY_WECHAT__PLATFORM_PUBLIC_KEY_ID is required in public_key mode")
-        keys[settings.platform_public_key_id] = load_public_key(
-            settings.platform_public_key, "USDTPAY_WECHAT__PLATFORM_PUBLIC_KEY"
-        )
-    else:
-        for value in settings.platform_certificates:
-            serial, key = load_certificate(value, "USDTPAY_WECHAT__PLATFORM_CERTIFICATES")
-            keys[serial] = key
-        if not keys:
-            raise BadInput("USDTPAY_WECHAT__PLATFORM_CERTIFICATES is empty in certificate mode")
-    return PlatformVerifier(keys=keys, tolerance_seconds=settings.timestamp_tolerance_seconds)
+    for value in settings.platform_certificates:
+        serial, key = load_certificate(value, "USDTPAY_WECHAT__PLATFORM_CERTIFICATES")
+        keys[serial] = key
+    return keys
 
 
 class WechatChannel:
@@ -99,13 +106,52 @@ class WechatChannel:
         if len(apiv3) != 32:
             raise BadInput("USDTPAY_WECHAT__APIV3_KEY must be the 32-character APIv3 key")
         self.apiv3_key = apiv3
-        self.verifier = build_verifier(settings)
         self.appids = {settings.appid, *settings.extra_appids} - {""}
         self.client = client or make_client(settings.api_base_url, settings.timeout_seconds)
+        # Certificate mode keeps its keys in a store that downloads WeChat's
+        # certificate list; public key mode has one fixed key.
+        self.certificates: CertificateStore | None = None
+        if settings.verify_mode == "certificate":
+            self.certificates = CertificateStore(
+                configured=configured_certificates(settings),
+                apiv3_key=apiv3,
+                fetch=self._fetch_certificates,
+                clock=self.clock,
+                refresh_seconds=settings.certificate_refresh_seconds,
+            )
+            keys = self.certificates.keys
+        else:
+            keys = public_keys(settings)
+        self.verifier = PlatformVerifier(keys=keys, tolerance_seconds=settings.timestamp_tolerance_seconds)
 
     # -- calls -------------------------------------------------------------
 
     async def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.certificates is not None:
+            # Before sending: better not to create a payment whose answer
+            # we could not verify.
+            await self.certificates.ensure()
+        response = await self._send(method, path, payload)
+        try:
+            await self._verify(
+                {k.lower(): v for k, v in response.headers.items()}, response.content, check_time=False
+            )
+        except CallbackRejected as exc:
+            raise ChannelError(
+                self.name,
+                "bad_signature",
+                f"response not trusted: {exc.message}",
+                hint="nothing from this answer was used; check the platform key / certificate settings",
+            ) from exc
+        if not response.content:
+            return {}
+        data = loads_exact(response.content)
+        if not isinstance(data, dict):
+            raise ChannelError(self.name, "bad_response", "response is not a JSON object")
+        return data
+
+    async def _send(self, method: str, path: str, payload: dict[str, Any] | None = None) -> httpx.Response:
+        """A signed request; an error status becomes ChannelError. The answer is not verified yet."""
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         url = self.client.base_url.join(path.lstrip("/"))
         target = url.raw_path.decode()
@@ -126,21 +172,28 @@ class WechatChannel:
         response = await send(self.client, self.name, method, str(url), content=body or None, headers=headers)
         if response.status_code >= 300:
             raise self._error(response)
+        return response
+
+    async def _fetch_certificates(self) -> httpx.Response:
+        # The store checks this answer itself: it carries the keys to check with.
+        return await self._send("GET", "/v3/certificates")
+
+    async def _verify(self, headers: dict[str, str], body: bytes, *, check_time: bool) -> None:
+        """Raise CallbackRejected unless a trusted platform key signed this. In
+        certificate mode an unknown serial first makes the store download the
+        list once (WeChat may have switched to a new certificate)."""
+        now = self.clock.now().timestamp()
         try:
-            self.verifier.verify(
-                {k.lower(): v for k, v in response.headers.items()},
-                response.content,
-                now=self.clock.now().timestamp(),
-                check_time=False,
-            )
-        except CallbackRejected as exc:
-            raise ChannelError(self.name, "bad_signature", f"response not trusted: {exc.message}") from exc
-        if not response.content:
-            return {}
-        data = loads_exact(response.content)
-        if not isinstance(data, dict):
-            raise ChannelError(self.name, "bad_response", "response is not a JSON object")
-        return data
+            self.verifier.verify(headers, body, now=now, check_time=check_time)
+        except UnknownSerial as exc:
+            if self.certificates is None:
+                raise
+            if not await self.certificates.learn(exc.serial):
+                raise CallbackRejected(
+                    f"platform certificate serial {exc.serial[:64]!r} is neither configured "
+                    "nor in WeChat's certificate list"
+                ) from exc
+            self.verifier.verify(headers, body, now=now, check_time=check_time)
 
     def _error(self, response: httpx.Response) -> ChannelError:
         code, message = f"http_{response.status_code}", response.text[:200]
@@ -226,7 +279,9 @@ class WechatChannel:
             raise ChannelError(self.name, str(data.get("status", "bad_response")), "refund not accepted")
 
     async def parse_callback(self, headers: dict[str, str], body: bytes) -> ChannelEvent:
-        self.verifier.verify(headers, body, now=self.clock.now().timestamp(), check_time=True)
+        if self.certificates is not None:
+            await self.certificates.ensure()
+        await self._verify(headers, body, check_time=True)
         try:
             envelope = loads_exact(body)
             resource = envelope["resource"]

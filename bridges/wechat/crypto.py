@@ -83,9 +83,20 @@ def decrypt_resource(apiv3_key: bytes, resource: Mapping[str, object]) -> bytes:
         raise CallbackRejected("callback resource does not decrypt with the APIv3 key") from exc
 
 
+class UnknownSerial(CallbackRejected):
+    """The message names a serial we hold no key for. In certificate mode
+    that is the cue to download the certificate list again."""
+
+    def __init__(self, serial: str) -> None:
+        super().__init__(f"unknown platform key/certificate serial {serial[:64]!r}")
+        self.serial = serial
+
+
 @dataclass(frozen=True)
 class PlatformVerifier:
-    """Keys that may sign responses and callbacks, by serial / public key id."""
+    """Keys that may sign responses and callbacks, by serial / public key id.
+    In certificate mode `keys` is the certificate store's own dict, which it
+    updates in place when it downloads the list."""
 
     keys: Mapping[str, rsa.RSAPublicKey]
     tolerance_seconds: int
@@ -104,9 +115,11 @@ class PlatformVerifier:
             raise CallbackRejected("Wechatpay-Timestamp is not a number")
         if check_time and abs(now - int(timestamp)) > self.tolerance_seconds:
             raise CallbackRejected(f"Wechatpay-Timestamp {timestamp} is outside the allowed window")
+        # Looked up last: only an otherwise well-formed message may make the
+        # channel download certificates.
         key = self.keys.get(serial)
         if key is None:
-            raise CallbackRejected(f"unknown platform key/certificate serial {serial[:64]!r}")
+            raise UnknownSerial(serial)
         message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
         if not rsa_verify(key, message, signature):
             raise CallbackRejected("Wechatpay-Signature does not verify")

@@ -8,6 +8,10 @@ sending callbacks whose resource is AEAD_AES_256_GCM-encrypted with the
 APIv3 key, signed like the real ones. Faults: queued error answers, slow
 answers (timeouts), broken response signatures; callbacks can be dropped,
 tampered, replayed, or carry a wrong amount / mchid / old timestamp.
+
+`GET /v3/certificates` lists the platform certificates, each encrypted with
+the APIv3 key; `rotate()` switches to a new certificate; certificate faults
+serve a list whose signature fails or whose ciphertext was altered.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
@@ -41,19 +45,45 @@ def _sign(key: rsa.RSAPrivateKey, message: bytes) -> str:
     return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
-def self_signed_cert(key: rsa.RSAPrivateKey) -> x509.Certificate:
+def self_signed_cert(
+    key: rsa.RSAPrivateKey, *, expires_in: dt.timedelta = dt.timedelta(days=365)
+) -> x509.Certificate:
+    """A platform certificate; a negative `expires_in` makes an expired one."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA (simulated)")])
     now = dt.datetime.now(dt.UTC)
+    expires = now + expires_in
     return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
+        .not_valid_before(min(now, expires) - dt.timedelta(days=1))
+        .not_valid_after(expires)
         .sign(key, hashes.SHA256())
     )
+
+
+def serial_of(cert: x509.Certificate) -> str:
+    return format(cert.serial_number, "X")  # as WeChat writes it
+
+
+def certificate_entry(apiv3_key: bytes, cert: x509.Certificate) -> dict[str, Any]:
+    """One item of the /v3/certificates list: the PEM encrypted like callback resources."""
+    nonce = secrets.token_hex(6)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    ciphertext = AESGCM(apiv3_key).encrypt(nonce.encode(), pem, b"certificate")
+    return {
+        "serial_no": serial_of(cert),
+        "effective_time": cert.not_valid_before_utc.astimezone(CHINA).isoformat(timespec="seconds"),
+        "expire_time": cert.not_valid_after_utc.astimezone(CHINA).isoformat(timespec="seconds"),
+        "encrypt_certificate": {
+            "algorithm": "AEAD_AES_256_GCM",
+            "nonce": nonce,
+            "associated_data": "certificate",
+            "ciphertext": base64.b64encode(ciphertext).decode(),
+        },
+    }
 
 
 @dataclass
@@ -89,9 +119,16 @@ class WechatSim(ThreadedSim):
         self.platform_key = rsa_key("wechat-platform")
         self.certificate = self_signed_cert(self.platform_key)
         self.public_key_id = "PUB_KEY_ID_0116" + secrets.token_hex(10).upper()
-        self.serial = (
-            self.public_key_id if mode == "public_key" else format(self.certificate.serial_number, "X")
-        )
+        self.serial = self.public_key_id if mode == "public_key" else serial_of(self.certificate)
+        # Every certificate /v3/certificates lists, and the one that signs that list.
+        self.listed: list[tuple[rsa.RSAPrivateKey, x509.Certificate]] = [
+            (self.platform_key, self.certificate)
+        ]
+        self.list_signer = (self.platform_key, serial_of(self.certificate))
+        self.certificate_downloads = 0
+        # Next certificate list answers: "bad_signature" (body changed after
+        # signing) or "tampered" (one ciphertext altered, then signed).
+        self.certificate_faults: list[str] = []
         self.orders: dict[str, SimOrder] = {}
         self.faults: list[SimResponse | str] = []  # next answers: a response, or "bad_signature"
         self.callbacks: list[tuple[str, dict[str, str], bytes]] = []  # (url, headers, body)
@@ -117,6 +154,8 @@ class WechatSim(ThreadedSim):
             return self._close(unquote(m.group(1)))
         if path == "/v3/refund/domestic/refunds":
             return self._refund(body)
+        if request.method == "GET" and path == "/v3/certificates":
+            return self._certificates()
         return self._answer(404, {"code": "NOT_FOUND", "message": "no such API"})
 
     def _check_auth(self, request: SimRequest) -> str:
@@ -149,16 +188,54 @@ class WechatSim(ThreadedSim):
         headers["Request-ID"] = secrets.token_hex(16)
         return SimResponse(status, body, headers)
 
-    def signed_headers(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    def signed_headers(
+        self,
+        body: bytes,
+        *,
+        timestamp: int | None = None,
+        signer: tuple[rsa.RSAPrivateKey, str] | None = None,
+    ) -> dict[str, str]:
+        key, serial = signer or (self.platform_key, self.serial)
         ts, nonce = str(timestamp or int(time.time())), secrets.token_hex(16)
-        signature = _sign(self.platform_key, f"{ts}\n{nonce}\n".encode() + body + b"\n")
+        signature = _sign(key, f"{ts}\n{nonce}\n".encode() + body + b"\n")
         return {
             "Wechatpay-Timestamp": ts,
             "Wechatpay-Nonce": nonce,
             "Wechatpay-Signature": signature,
-            "Wechatpay-Serial": self.serial,
+            "Wechatpay-Serial": serial,
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }
+
+    # -- platform certificates ---------------------------------------------
+
+    def _certificates(self) -> SimResponse:
+        self.certificate_downloads += 1
+        fault = self.certificate_faults.pop(0) if self.certificate_faults else ""
+        entries = [certificate_entry(self.apiv3_key, cert) for _, cert in self.listed]
+        if fault == "tampered":
+            raw = bytearray(base64.b64decode(entries[0]["encrypt_certificate"]["ciphertext"]))
+            raw[40] ^= 0x01
+            entries[0]["encrypt_certificate"]["ciphertext"] = base64.b64encode(bytes(raw)).decode()
+        body = json.dumps({"data": entries}).encode()
+        headers = self.signed_headers(body, signer=self.list_signer)
+        if fault == "bad_signature":  # signed, then a certificate swapped in on the way
+            body = json.dumps({"data": [certificate_entry(self.apiv3_key, self.certificate)]}).encode()
+        headers["Content-Type"] = "application/json"
+        return SimResponse(200, body, headers)
+
+    def rotate(self, *, sign_list_with_new: bool = False) -> str:
+        """WeChat switches to a new platform certificate: a new key and serial
+        sign answers and callbacks from now on; returns the new serial. The old
+        certificate stays listed and keeps signing the list: WeChat lists a new
+        certificate 24 h before using it, and this folds that day into one
+        step. sign_list_with_new: a merchant who missed that day."""
+        key = rsa_key(f"wechat-platform-{len(self.listed) + 1}")
+        self.platform_key, self.certificate = key, self_signed_cert(key)
+        self.serial = serial_of(self.certificate)
+        self.listed.append((key, self.certificate))
+        if sign_list_with_new:
+            self.list_signer = (key, self.serial)
+        return self.serial
 
     def _create(self, kind: str, body: dict[str, Any]) -> SimResponse:
         required = ["appid", "mchid", "description", "out_trade_no", "notify_url", "amount"]
