@@ -153,7 +153,17 @@ class Devchain:
         return "0x" + bytes(receipt["transactionHash"]).hex()
 
     async def mine(self, blocks: int) -> None:
+        """Mine `blocks` empty blocks and return once the node reports them."""
+        target = await self.head() + blocks
         await self.w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+        # A supplement right after mining once found its tx not yet final on
+        # a loaded CI box (cause not pinned down); reading the head back
+        # until it shows the new blocks rules out a node that lags its answer.
+        deadline = asyncio.get_running_loop().time() + 10
+        while await self.head() < target:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"anvil did not reach block {target} within 10 s")
+            await asyncio.sleep(0.01)
 
     async def head(self) -> int:
         return int(await self.w3.eth.block_number)

@@ -90,7 +90,7 @@ async def test_each_failed_check_is_named(
     # The same not-yet-final transfer settles once it is deep enough.
     await devchain.mine(settings.eth.confirmations)
     status, body = await supplement(client, "S2", txs["tx_not_final"])
-    assert status == 200 and body["data"]["status"] == "paid"
+    assert status == 200 and body["data"]["status"] == "paid", body
 
 
 @pytest.mark.parametrize(
