@@ -5,9 +5,11 @@ refund and asynchronous notifications.
 Alipay speaks yuan with two decimals; `to_yuan` / `to_fen` are this bridge's
 only conversions. Only TRADE_SUCCESS and TRADE_FINISHED mean paid.
 
-Public-key mode and certificate mode (bridges/alipay_certs.py) differ only
-in the two certificate SNs every request carries and in the
-`alipay_cert_sn` every signed response names; both verify with one RSA key.
+Public-key mode and certificate mode (bridges/alipay_certs.py) differ in
+the two certificate SNs every request carries and in the `alipay_cert_sn`
+every signed response names. Public-key mode verifies with one RSA key;
+certificate mode with the key of the named certificate, downloading it
+when Alipay has renewed its certificate.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 
-from bridges.alipay_certs import ALIPAY_CERT_SETTING, AlipayCertificates, load_alipay_certificates
+from bridges.alipay_certs import (
+    RENEW_ALIPAY_CERT,
+    AlipayCertificates,
+    AlipayCertStore,
+    load_alipay_certificates,
+)
 from bridges.base import (
     CallbackAck,
     CallbackRejected,
@@ -57,10 +64,7 @@ CERT_HINTS = {
     "isv.invalid-alipay-root-cert-sn": "USDTPAY_ALIPAY__ALIPAY_ROOT_CERT is not Alipay's root "
     "bundle; download alipayRootCert.crt again from the Alipay open platform",
 }
-RENEW_ALIPAY_CERT = (
-    "download the new alipayCertPublicKey_RSA2.crt from the Alipay open platform "
-    f"(开发设置 → 接口加签方式) and update {ALIPAY_CERT_SETTING}"
-)
+CERT_DOWNLOAD = "alipay.open.app.alipaycert.download"
 
 
 def to_yuan(fen: int) -> str:
@@ -129,9 +133,11 @@ class AlipayChannel:
             settings.app_private_key.get_secret_value(), "USDTPAY_ALIPAY__APP_PRIVATE_KEY"
         )
         self.certs: AlipayCertificates | None = None
+        self.cert_store: AlipayCertStore | None = None
         if settings.key_mode == "certificate":
             self.certs = load_alipay_certificates(settings, self.key)
             self.alipay_key = self.certs.alipay_key
+            self.cert_store = AlipayCertStore(self.certs, download=self._download_cert, clock=self.clock)
         else:
             self.alipay_key = load_public_key(settings.alipay_public_key, "USDTPAY_ALIPAY__ALIPAY_PUBLIC_KEY")
         self.client = client or make_client(settings.gateway_url, settings.timeout_seconds)
@@ -157,6 +163,10 @@ class AlipayChannel:
         return params
 
     async def _call(self, method: str, biz: dict[str, Any], extra: dict[str, str] | None = None) -> Any:
+        return await self._verified(method, await self._post(method, biz, extra))
+
+    async def _post(self, method: str, biz: dict[str, Any], extra: dict[str, str] | None = None) -> str:
+        """The gateway's answer text, not verified yet; an HTTP error becomes ChannelError."""
         body = urlencode(self._signed(method, biz, extra)).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"}
         response = await send(
@@ -171,9 +181,10 @@ class AlipayChannel:
                 http_status=response.status_code,
                 hint=hint,
             )
-        return self._verified(method, response.text)
+        return response.text
 
-    def _verified(self, method: str, text: str) -> Any:
+    def _parsed(self, method: str, text: str) -> tuple[str, dict[str, Any], object, object]:
+        """(signed text of the response object, the object, sign, alipay_cert_sn)."""
         try:
             found = response_content(text, method.replace(".", "_") + "_response") or response_content(
                 text, "error_response"
@@ -184,28 +195,46 @@ class AlipayChannel:
             raise ChannelError(self.name, "bad_response", "answer is not Alipay JSON") from exc
         if found is None or not isinstance(found[1], dict):
             raise ChannelError(self.name, "bad_response", "answer lacks the response object")
-        content, data = found
-        if self.certs is not None and cert_sn is not None and cert_sn != self.certs.alipay_cert_sn:
-            # Alipay renewed its certificate: the configured one no longer
-            # verifies anything it signs.
-            raise ChannelError(
-                self.name,
-                "bad_signature",
-                f"response is signed with Alipay certificate {str(cert_sn)[:40]!r}, "
-                f"not the configured {self.certs.alipay_cert_sn!r}",
-                hint=RENEW_ALIPAY_CERT,
-            )
-        signed_ok = isinstance(sign, str) and rsa_verify(self.alipay_key, content.encode(), sign)
+        return found[0], found[1], sign, cert_sn
+
+    def _failed(self, data: dict[str, Any]) -> ChannelError | None:
+        if data.get("code") == "10000":
+            return None
+        code = str(data.get("sub_code") or data.get("code") or "unknown")
+        message = str(data.get("sub_msg") or data.get("msg") or "")
+        hint = CERT_HINTS.get(code, "fix the request or the app settings")
+        return ChannelError(self.name, code, message, hint=hint)
+
+    async def _verified(self, method: str, text: str) -> Any:
+        content, data, sign, cert_sn = self._parsed(method, text)
+        key = self.alipay_key
+        if self.cert_store is not None and cert_sn is not None:
+            if not isinstance(cert_sn, str) or not cert_sn or len(cert_sn) > 128:
+                raise ChannelError(self.name, "bad_response", "answer's alipay_cert_sn is not an SN")
+            # The configured certificate, one learned before, or (after a
+            # renewal) downloaded now: a certificate we cannot trust raises.
+            key = await self.cert_store.key_for(cert_sn)
+        signed_ok = isinstance(sign, str) and rsa_verify(key, content.encode(), sign)
         if sign is not None and not signed_ok:
             raise ChannelError(self.name, "bad_signature", "response signature does not verify")
-        if data.get("code") != "10000":
-            code = str(data.get("sub_code") or data.get("code") or "unknown")
-            message = str(data.get("sub_msg") or data.get("msg") or "")
-            hint = CERT_HINTS.get(code, "fix the request or the app settings")
-            raise ChannelError(self.name, code, message, hint=hint)
+        failed = self._failed(data)
+        if failed is not None:
+            raise failed
         if not signed_ok:
             raise ChannelError(self.name, "bad_signature", "successful response is not signed")
         return data
+
+    async def _download_cert(self, sn: str) -> object:
+        """`alipay_cert_content` of Alipay certificate `sn`. Not verified
+        here: the store trusts the certificate by its chain to the root
+        bundle, as Alipay's SDKs do; the answer itself is signed with the
+        certificate it carries, so checking it first would go round in circles."""
+        text = await self._post(CERT_DOWNLOAD, {"alipay_cert_sn": sn})
+        _, data, _, _ = self._parsed(CERT_DOWNLOAD, text)
+        failed = self._failed(data)
+        if failed is not None:
+            raise failed
+        return data.get("alipay_cert_content")
 
     def _pay_url(self, method: str, biz: dict[str, Any], return_url: str) -> str:
         extra = {"notify_url": self.notify_url}
@@ -283,11 +312,15 @@ class AlipayChannel:
         if fields.get("sign_type", "RSA2") != "RSA2":
             raise CallbackRejected("notification sign_type is not RSA2")
         content = sign_content(fields, exclude=("sign", "sign_type"), skip_empty=False)
-        if not rsa_verify(self.alipay_key, content, fields.get("sign", "")):
-            if self.certs is not None:
+        # Notifications name no certificate: in certificate mode any trusted
+        # one may have signed (the configured one first).
+        keys = [self.alipay_key] if self.cert_store is None else list(self.cert_store.keys.values())
+        if not any(rsa_verify(key, content, fields.get("sign", "")) for key in keys):
+            if self.cert_store is not None:
                 raise CallbackRejected(
-                    "notification signature does not verify with the configured Alipay certificate; "
-                    f"if Alipay renewed it, {RENEW_ALIPAY_CERT}"
+                    "notification signature does not verify with the configured Alipay certificate "
+                    "nor any downloaded one; a renewed certificate is learned from the next gateway "
+                    f"answer that names it (query), or {RENEW_ALIPAY_CERT}"
                 )
             raise CallbackRejected("notification signature does not verify with the Alipay public key")
         if fields.get("app_id") != self.settings.app_id:

@@ -17,7 +17,12 @@ downloads). Requests must then carry the `app_cert_sn` and
 serials it chose (not by parsing certificates), and every response names
 its signing certificate in `alipay_cert_sn`. `rotate_alipay_cert()` is
 Alipay renewing its certificate: later answers and notifications are signed
-with a new key under a new SN.
+with a new key under a new SN. `alipay.open.app.alipaycert.download` serves
+the certificates it issued by SN (base64 of the PEM file, as Alipay does;
+`cert_downloads` lists the SNs asked for); `cert_download_fault` makes it
+serve the renewed certificate re-signed by a root outside the bundle
+("foreign_root"), a genuine certificate under another SN ("other_sn"), or
+an error answer ("error").
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ class SimCertificates:
     alipay_root_cert_sn: str  # the two RSA roots only
     renewed_alipay_cert: str  # what rotate_alipay_cert() switches to
     renewed_alipay_cert_sn: str
+    # The renewed certificate, same names, serial and key, signed by a root
+    # key outside the bundle: only the signature tells it apart.
+    forged_renewed_alipay_cert: str
 
 
 def issue_certificates(app_id: str, seller_id: str, app_key: rsa.RSAPublicKey) -> SimCertificates:
@@ -98,29 +106,30 @@ def issue_certificates(app_id: str, seller_id: str, app_key: rsa.RSAPublicKey) -
         _name(root1_dn), root1_key.public_key(), issuer_key=root1_key, serial=serials[2], ca=True
     )
 
-    def leaf(cn: str, key: rsa.RSAPublicKey, serial: int) -> str:
+    def leaf(cn: str, key: rsa.RSAPublicKey, serial: int, signer: rsa.RSAPrivateKey = root1_key) -> str:
         cert = issue_certificate(
             _name(_dn(cn, o="Sim Merchant", ou="Alipay")),
             key,
             issuer=_name(root1_dn),
-            issuer_key=root1_key,
+            issuer_key=signer,
             serial=serial,
         )
         return cert_pem(cert)
 
+    alipay_cn = f"支付宝(中国)网络技术有限公司-{seller_id}"
+
     return SimCertificates(
         app_cert=leaf(f"{seller_id}-{app_id}", app_key, serials[3]),
-        alipay_cert=leaf(
-            f"支付宝(中国)网络技术有限公司-{seller_id}", alipay_signing_key(0).public_key(), serials[4]
-        ),
+        alipay_cert=leaf(alipay_cn, alipay_signing_key(0).public_key(), serials[4]),
         alipay_root_cert=cert_pem(root0, ec_root, root1),
         app_cert_sn=_sn(root1_dn, serials[3]),
         alipay_cert_sn=_sn(root1_dn, serials[4]),
         alipay_root_cert_sn=f"{_sn(root0_dn, serials[0])}_{_sn(root1_dn, serials[2])}",
-        renewed_alipay_cert=leaf(
-            f"支付宝(中国)网络技术有限公司-{seller_id}", alipay_signing_key(1).public_key(), serials[5]
-        ),
+        renewed_alipay_cert=leaf(alipay_cn, alipay_signing_key(1).public_key(), serials[5]),
         renewed_alipay_cert_sn=_sn(root1_dn, serials[5]),
+        forged_renewed_alipay_cert=leaf(
+            alipay_cn, alipay_signing_key(1).public_key(), serials[5], signer=rsa_key("intruder")
+        ),
     )
 
 
@@ -154,6 +163,8 @@ class AlipaySim(ThreadedSim):
         self.trades: dict[str, SimTrade] = {}
         self.faults: list[SimResponse | str] = []
         self.callbacks: list[tuple[str, bytes]] = []
+        self.cert_downloads: list[str] = []  # alipay_cert_sn of each download asked for
+        self.cert_download_fault: str | None = None  # "foreign_root" | "other_sn" | "error"
 
     @property
     def gateway(self) -> str:
@@ -243,9 +254,37 @@ class AlipaySim(ThreadedSim):
         self.alipay_key = alipay_signing_key(1)
         self.alipay_cert_sn = self.certs.renewed_alipay_cert_sn
 
+    def _download_cert(self, method: str, sn: str) -> SimResponse:
+        """alipay.open.app.alipaycert.download: a certificate it issued, by SN."""
+        assert self.certs is not None
+        self.cert_downloads.append(sn)
+        issued = {
+            self.certs.alipay_cert_sn: self.certs.alipay_cert,
+            self.certs.renewed_alipay_cert_sn: self.certs.renewed_alipay_cert,
+        }
+        pem = issued.get(sn)
+        if self.cert_download_fault == "foreign_root":
+            pem = self.certs.forged_renewed_alipay_cert
+        elif self.cert_download_fault == "other_sn":
+            pem = self.certs.alipay_cert  # genuine, but not the one asked for
+        if pem is None or self.cert_download_fault == "error":
+            return self._respond(
+                method,
+                {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "isv.alipay-cert-not-exist",  # shape as documented; code made up
+                    "sub_msg": "支付宝公钥证书不存在",
+                },
+            )
+        content = base64.b64encode(pem.encode()).decode()
+        return self._respond(method, {"code": "10000", "msg": "Success", "alipay_cert_content": content})
+
     def _dispatch(self, method: str, biz: dict[str, Any], params: dict[str, str]) -> SimResponse:
         no = str(biz.get("out_trade_no", ""))
         ok = {"code": "10000", "msg": "Success"}
+        if method == "alipay.open.app.alipaycert.download" and self.certs is not None:
+            return self._download_cert(method, str(biz.get("alipay_cert_sn", "")))
         if method in (
             "alipay.trade.precreate",
             "alipay.trade.create",

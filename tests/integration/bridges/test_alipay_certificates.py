@@ -1,10 +1,13 @@
 """Alipay in public-key-certificate mode against the gateway simulator acting
 as the open platform that issued the certificates: requests carry the SNs it
 issued, responses name their certificate, a renewed Alipay certificate is
-refused with what to do, and notifications verify with the certificate's key."""
+downloaded and trusted only if it chains to the root bundle (else refused
+with what to do), and notifications verify with every trusted certificate."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +23,11 @@ from api.app import create_app
 from api.fiat import start_fiat_payment
 from bridges.alipay import AlipayChannel
 from bridges.base import CallbackRejected, ChannelError, ClientKind, PaymentRequest, PaymentStatus
+from engine.clock import ManualClock
 from engine.config import AlipaySettings
 from tests.dbharness import Db
 from tests.factories import make_merchant
-from tests.fakes.alipay_sim import AlipaySim
+from tests.fakes.alipay_sim import AlipaySim, alipay_signing_key
 from tests.fakes.fiat_http import bind_loopback, serve_app, socket_url
 from tests.fakes.fiat_keys import cert_pem, issue_certificate, rsa_key
 from tests.fakes.quickpay_sim import QuickPaySim
@@ -180,33 +184,144 @@ async def test_certificates_the_gateway_does_not_know_are_a_clear_error(
     assert cert_sim.trades == {}
 
 
-def renew(sim: AlipaySim) -> None:
-    sim.rotate_alipay_cert()
+DOWNLOAD = "alipay.open.app.alipaycert.download"
 
 
-def other_sn_same_key(sim: AlipaySim) -> None:
-    # Only the SN differs: the signature alone would still verify.
-    sim.alipay_cert_sn = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.mark.parametrize("fault", [renew, other_sn_same_key])
-async def test_an_answer_naming_another_alipay_certificate_is_refused(
-    cert_sim: AlipaySim, tmp_path: Path, fault: Any
+async def test_after_a_renewal_the_new_certificate_is_downloaded_once_and_trusted(
+    cert_sim: AlipaySim, tmp_path: Path
 ) -> None:
-    assert cert_sim.certs is not None
+    certs = cert_sim.certs
+    assert certs is not None
     bridge = channel(cert_sim, tmp_path)
     await bridge.create(request("1000000000000004"))
     cert_sim.scan("1000000000000004")
-    fault(cert_sim)
+    cert_sim.rotate_alipay_cert()
+
+    event = await bridge.query("1000000000000004")
+    created = await bridge.create(request("1000000000000014"))
+    again = await bridge.query("1000000000000004")
+
+    assert event is not None and event.status == PaymentStatus.PENDING
+    assert again is not None and again.status == PaymentStatus.PENDING
+    assert created.qrcode.startswith("https://qr.alipay.com/")
+    assert cert_sim.cert_downloads == [certs.renewed_alipay_cert_sn]
+    asked = next(sent_params(cert_sim, i) for i in range(len(cert_sim.requests)) if is_download(cert_sim, i))
+    assert json.loads(asked["biz_content"]) == {"alipay_cert_sn": certs.renewed_alipay_cert_sn}
+    assert asked["app_cert_sn"] == certs.app_cert_sn
+    # Settings untouched: the configured certificate is still the primary.
+    assert bridge.certs is not None and bridge.certs.alipay_cert_sn == certs.alipay_cert_sn
+    assert bridge.cert_store is not None
+    assert list(bridge.cert_store.keys) == [certs.alipay_cert_sn, certs.renewed_alipay_cert_sn]
+
+    # An answer still signed with the old certificate verifies too, without a download.
+    cert_sim.alipay_key, cert_sim.alipay_cert_sn = alipay_signing_key(0), certs.alipay_cert_sn
+    old = await bridge.query("1000000000000004")
+    await bridge.aclose()
+    assert old is not None and old.status == PaymentStatus.PENDING
+    assert len(cert_sim.cert_downloads) == 1
+
+
+def is_download(sim: AlipaySim, index: int) -> bool:
+    return sent_params(sim, index).get("method") == DOWNLOAD
+
+
+async def test_concurrent_answers_naming_a_new_certificate_share_one_download(
+    cert_sim: AlipaySim, tmp_path: Path
+) -> None:
+    assert cert_sim.certs is not None
+    bridge = channel(cert_sim, tmp_path)
+    for no in ("1000000000000021", "1000000000000022", "1000000000000023"):
+        await bridge.create(request(no))
+        cert_sim.scan(no)
+    cert_sim.rotate_alipay_cert()
+
+    events = await asyncio.gather(
+        *(bridge.query(no) for no in ("1000000000000021", "1000000000000022", "1000000000000023"))
+    )
+    await bridge.aclose()
+
+    assert [e.status if e else None for e in events] == [PaymentStatus.PENDING] * 3
+    assert cert_sim.cert_downloads == [cert_sim.certs.renewed_alipay_cert_sn]
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ("foreign_root", "it is not issued by a certificate of USDTPAY_ALIPAY__ALIPAY_ROOT_CERT"),
+        ("other_sn", "its SN is {old_sn!r}, not the one asked for"),
+        ("error", "its download was refused: isv.alipay-cert-not-exist 支付宝公钥证书不存在"),
+    ],
+)
+async def test_a_renewed_certificate_that_cannot_be_trusted_is_refused(
+    cert_sim: AlipaySim, tmp_path: Path, fault: str, why: str
+) -> None:
+    certs = cert_sim.certs
+    assert certs is not None
+    bridge = channel(cert_sim, tmp_path)
+    await bridge.create(request("1000000000000004"))
+    trade = cert_sim.mark_paid("1000000000000004")
+    cert_sim.rotate_alipay_cert()
+    cert_sim.cert_download_fault = fault
+
+    with pytest.raises(ChannelError) as caught:
+        await bridge.query("1000000000000004")
+
+    assert caught.value.provider_code == "bad_signature"
+    assert certs.renewed_alipay_cert_sn in caught.value.message
+    assert why.format(old_sn=certs.alipay_cert_sn) in caught.value.message
+    assert "download the new alipayCertPublicKey_RSA2.crt" in caught.value.message
+    assert "USDTPAY_ALIPAY__ALIPAY_CERT" in caught.value.message
+    assert cert_sim.cert_downloads == [certs.renewed_alipay_cert_sn]
+    assert bridge.cert_store is not None and list(bridge.cert_store.keys) == [certs.alipay_cert_sn]
+    # Nothing learned: a notification signed with the new key is still refused.
+    with pytest.raises(CallbackRejected):
+        await bridge.parse_callback({}, cert_sim.notification(trade))
+    await bridge.aclose()
+
+
+async def test_an_answer_naming_a_certificate_alipay_never_issued_is_refused(
+    cert_sim: AlipaySim, tmp_path: Path
+) -> None:
+    bridge = channel(cert_sim, tmp_path)
+    await bridge.create(request("1000000000000004"))
+    cert_sim.scan("1000000000000004")
+    # Only the SN differs: the signature alone would still verify.
+    cert_sim.alipay_cert_sn = "0123456789abcdef0123456789abcdef"
 
     with pytest.raises(ChannelError) as caught:
         await bridge.query("1000000000000004")
     await bridge.aclose()
 
     assert caught.value.provider_code == "bad_signature"
-    assert cert_sim.alipay_cert_sn in caught.value.message
+    assert "'0123456789abcdef0123456789abcdef', which is not configured" in caught.value.message
     assert "download the new alipayCertPublicKey_RSA2.crt" in caught.value.message
-    assert "USDTPAY_ALIPAY__ALIPAY_CERT" in caught.value.message
+    assert cert_sim.cert_downloads == ["0123456789abcdef0123456789abcdef"]
+
+
+async def test_a_failed_download_is_retried_only_after_a_minute(cert_sim: AlipaySim, tmp_path: Path) -> None:
+    certs = cert_sim.certs
+    assert certs is not None
+    clock = ManualClock(datetime.now(UTC))
+    bridge = AlipayChannel(cert_settings(cert_sim, tmp_path), notify_url="http://127.0.0.1:9/n", clock=clock)
+    await bridge.create(request("1000000000000004"))
+    cert_sim.scan("1000000000000004")
+    cert_sim.rotate_alipay_cert()
+    cert_sim.cert_download_fault = "error"
+    with pytest.raises(ChannelError, match=r"isv\.alipay-cert-not-exist"):
+        await bridge.query("1000000000000004")
+    cert_sim.cert_download_fault = None
+
+    clock.advance(seconds=59)
+    with pytest.raises(ChannelError, match="not retried yet") as caught:
+        await bridge.query("1000000000000004")
+    assert caught.value.provider_code == "bad_signature"
+    assert len(cert_sim.cert_downloads) == 1
+
+    clock.advance(seconds=1)
+    event = await bridge.query("1000000000000004")
+    await bridge.aclose()
+    assert event is not None and event.status == PaymentStatus.PENDING
+    assert cert_sim.cert_downloads == [certs.renewed_alipay_cert_sn] * 2
 
 
 async def test_after_a_renewal_the_new_certificate_setting_works(cert_sim: AlipaySim, tmp_path: Path) -> None:
@@ -222,25 +337,40 @@ async def test_after_a_renewal_the_new_certificate_setting_works(cert_sim: Alipa
     await renewed.aclose()
 
     assert event is not None and event.status == PaymentStatus.PENDING
+    assert cert_sim.cert_downloads == []
 
 
-async def test_notifications_verify_with_the_alipay_certificate(cert_sim: AlipaySim, tmp_path: Path) -> None:
+async def test_notifications_verify_with_every_trusted_alipay_certificate(
+    cert_sim: AlipaySim, tmp_path: Path
+) -> None:
     bridge = channel(cert_sim, tmp_path)
     await bridge.create(request("1000000000000006"))
-    await bridge.aclose()
     trade = cert_sim.mark_paid("1000000000000006")
+    signed_by_old = cert_sim.notification(trade)
 
-    event = await bridge.parse_callback({}, cert_sim.notification(trade))
+    event = await bridge.parse_callback({}, signed_by_old)
     assert event.status == PaymentStatus.PAID and event.amount_fen == 1234
 
     with pytest.raises(CallbackRejected, match="configured Alipay certificate"):
         await bridge.parse_callback({}, cert_sim.notification(trade, key=rsa_key("intruder")))
     cert_sim.rotate_alipay_cert()
+    signed_by_new = cert_sim.notification(trade)
+    # Notifications name no certificate: the new one is unknown until an answer names it.
     with pytest.raises(CallbackRejected, match=r"download the new alipayCertPublicKey_RSA2\.crt"):
-        await bridge.parse_callback({}, cert_sim.notification(trade))
+        await bridge.parse_callback({}, signed_by_new)
+
+    await bridge.query("1000000000000006")  # names the renewed certificate: downloaded
+    await bridge.aclose()
+
+    assert (await bridge.parse_callback({}, signed_by_new)).status == PaymentStatus.PAID
+    assert (await bridge.parse_callback({}, signed_by_old)).status == PaymentStatus.PAID
+    with pytest.raises(CallbackRejected):
+        await bridge.parse_callback({}, cert_sim.notification(trade, key=rsa_key("intruder")))
 
 
-async def test_a_renewed_certificate_notification_does_not_settle(cert_world: World) -> None:
+async def test_a_renewed_certificate_notification_settles_once_the_certificate_is_learned(
+    cert_world: World,
+) -> None:
     order = await cert_world.order()
     payment = await start_fiat_payment(cert_world.state, order.id, "alipay", ClientKind.QR)
     cert_world.alipay.rotate_alipay_cert()
@@ -250,6 +380,16 @@ async def test_a_renewed_certificate_notification_does_not_settle(cert_world: Wo
     assert response is not None and (response.status_code, response.content) == (200, b"fail")
     assert (await cert_world.reload(order.id)).status == "pending"
     assert await cert_world.notifications(order.id) == 0
+
+    event = await cert_world.state.channels["alipay"].query(payment.out_trade_no)
+    assert event is not None and event.status == PaymentStatus.PAID
+    url, body = cert_world.alipay.callbacks[-1]
+    again = await cert_world.alipay.send(url, body)  # Alipay notifies again
+
+    assert (again.status_code, again.content) == (200, b"success")
+    assert (await cert_world.reload(order.id)).status == "paid"
+    assert await cert_world.notifications(order.id) == 1
+    assert len(cert_world.alipay.cert_downloads) == 1
 
 
 async def test_public_key_mode_sends_no_certificate_sns(alipay_sim: AlipaySim) -> None:

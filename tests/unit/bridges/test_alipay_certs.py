@@ -167,6 +167,14 @@ def test_loaded_settings_give_the_sns_and_the_alipay_key() -> None:
     assert loaded.alipay_key.public_numbers() == alipay.public_key().public_numbers()
 
 
+def test_a_certificate_file_with_its_issuer_gives_the_end_entity_certificate() -> None:
+    # alipayCertPublicKey_RSA2.crt as issued carries its CA certificate too.
+    root = rsa_root("Test Root R1", "alipay-root-1", 12)
+    for chain in ([app_cert(), root], [root, app_cert()]):
+        loaded = load_alipay_certificates(settings(app_cert=cert_pem(*chain)), rsa_key("alipay-app"))
+        assert loaded.app_cert_sn == cert_sn(app_cert())
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -174,7 +182,7 @@ def test_loaded_settings_give_the_sns_and_the_alipay_key() -> None:
         ({"app_cert": ""}, "USDTPAY_ALIPAY__APP_CERT is not set"),
         ({"alipay_cert": cert_pem(ecdsa_root(5))}, "ALIPAY_CERT must hold an RSA certificate"),
         ({"alipay_root_cert": cert_pem(ecdsa_root(5))}, "ALIPAY_ROOT_CERT holds no RSA certificate"),
-        ({"app_cert": cert_pem(app_cert(), app_cert(7))}, "exactly one certificate, found 2"),
+        ({"app_cert": cert_pem(app_cert(), app_cert(7))}, "holds 2 certificates that are not one chain"),
     ],
 )
 def test_wrong_certificate_settings_fail_at_start_with_the_settings_name(
