@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.db import SessionFactory, install_sqlite_hooks, is_sqlite, prepare_sqlite_file
+from engine.db import SessionFactory, install_sqlite_hooks, is_sqlite, prepare_sqlite_file, unit_of_work
 
 T = TypeVar("T")
 
@@ -40,14 +40,8 @@ class AsyncSessionRunner:
         self._sessions = sessions
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        async with self._sessions() as session:
-            try:
-                result = await session.run_sync(work)
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            return result
+        async with unit_of_work(self._sessions) as session:
+            return await session.run_sync(work)
 
     async def close(self) -> None:
         return None
@@ -70,14 +64,9 @@ class SqliteThreadRunner:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-unit")
 
     def _run_here(self, work: Callable[[Session], T]) -> T:
-        with self._sessions() as session:
-            try:
-                result = work(session)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            return result
+        # begin(): commits when the block ends normally, rolls back on error.
+        with self._sessions.begin() as session:
+            return work(session)
 
     async def run(self, work: Callable[[Session], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -96,8 +85,3 @@ def create_runner(url: str, sessions: SessionFactory) -> WorkRunner:
     if is_sqlite(url) and make_url(url).database not in (None, "", ":memory:"):
         return SqliteThreadRunner(url)
     return AsyncSessionRunner(sessions)
-
-
-def bind(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> Callable[[Session], T]:
-    """`work(session, *args, **kwargs)` as a unit for WorkRunner.run."""
-    return lambda session: work(session, *args, **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from engine.ids import new_platform_id
 from engine.models import Merchant, Order
 from engine.orders import queries
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
-from engine.work import WorkRunner, bind
+from engine.work import WorkRunner
 
 # CNY per USDT, read inside the unit of work (engine.rates.service.quote_in).
 RateLookup = Callable[[Session], Decimal]
@@ -109,15 +110,13 @@ async def create_order(
 ) -> tuple[Order, bool]:
     """create_order_in() on an AsyncSession (flushes; the caller commits)."""
     return await session.run_sync(
-        lambda sync: create_order_in(
-            sync,
-            merchant.id,
-            new,
-            settings=settings,
-            rate_lookup=rate_lookup,
-            now=now,
-            check_existing=check_existing,
-        )
+        create_order_in,
+        merchant.id,
+        new,
+        settings=settings,
+        rate_lookup=rate_lookup,
+        now=now,
+        check_existing=check_existing,
     )
 
 
@@ -175,9 +174,7 @@ async def assign_chain(
     now: datetime,
 ) -> None:
     """assign_chain_in() on an AsyncSession (the caller commits)."""
-    await session.run_sync(
-        lambda sync: assign_chain_in(sync, order, chain, settings=settings, rate_lookup=rate_lookup, now=now)
-    )
+    await session.run_sync(assign_chain_in, order, chain, settings=settings, rate_lookup=rate_lookup, now=now)
 
 
 async def create_order_committed(
@@ -212,7 +209,7 @@ async def create_order_committed(
 
     for attempt in range(2):
         try:
-            return await work.run(bind(create, attempt > 0))
+            return await work.run(partial(create, check_existing=attempt > 0))
         except (IntegrityError, UsdtPayError) as exc:
             # A repeat must return the stored order even when pricing it
             # again fails now (stale rate, amounts exhausted).
