@@ -28,7 +28,13 @@ from bridges.alipay_certs import (
     AlipayCertStore,
     load_alipay_certificates,
 )
-from bridges.base import (
+from bridges.http import make_client, send
+from bridges.keys import load_private_key, load_public_key, rsa_sign, rsa_verify
+from engine import money
+from engine.clock import Clock, SystemClock
+from engine.config import AlipaySettings
+from engine.errors import BadInput, UsdtPayError
+from engine.fiat.channel import (
     CallbackAck,
     CallbackRejected,
     ChannelError,
@@ -38,12 +44,6 @@ from bridges.base import (
     PaymentRequest,
     PaymentStatus,
 )
-from bridges.http import make_client, send
-from bridges.keys import load_private_key, load_public_key, rsa_sign, rsa_verify
-from engine import money
-from engine.clock import Clock, SystemClock
-from engine.config import AlipaySettings
-from engine.errors import BadInput, UsdtPayError
 from engine.signing import JsonNumber
 
 log = logging.getLogger("usdtpay.bridges.alipay")

@@ -35,11 +35,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import SignatureAlgorithmOID
 
-from bridges.base import ChannelError
 from bridges.keys import load_certificates
 from engine.clock import Clock
 from engine.config import AlipaySettings
 from engine.errors import Unavailable
+from engine.fiat.channel import ChannelError
 
 log = logging.getLogger("usdtpay.bridges.alipay")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from bridges.base import ChannelError
+from engine.fiat.channel import ChannelError
 
 # Provider answers are small; anything larger is not a payment API talking.
 MAX_RESPONSE_BYTES = 1024 * 1024

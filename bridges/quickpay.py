@@ -23,7 +23,11 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from bridges.base import (
+from bridges.http import make_client, send
+from engine.clock import Clock, SystemClock
+from engine.config import QuickPaySettings
+from engine.errors import BadInput
+from engine.fiat.channel import (
     CallbackAck,
     CallbackRejected,
     ChannelError,
@@ -33,10 +37,6 @@ from bridges.base import (
     PaymentRequest,
     PaymentStatus,
 )
-from bridges.http import make_client, send
-from engine.clock import Clock, SystemClock
-from engine.config import QuickPaySettings
-from engine.errors import BadInput
 from engine.signing import loads_exact, render_value
 
 log = logging.getLogger("usdtpay.bridges.quickpay")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from bridges.alipay import AlipayChannel
-from bridges.base import Channel
 from bridges.quickpay import QuickPayChannel
 from bridges.wechat import WechatChannel
 from engine.clock import Clock
 from engine.config import Settings
+from engine.fiat.channel import Channel
 
 
 def notify_url(settings: Settings, name: str, configured: str) -> str:

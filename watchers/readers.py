@@ -1,11 +1,15 @@
 """Build the chain readers a deployment's settings call for.
 
 The API (supplement) and the `usdtpay watch` / `usdtpay run` processes get
-their readers here, so each chain's reader is constructed in one place.
+their readers here, so each chain's reader is constructed in one place. The
+API opens a reader per supplement call: supplements are rare, and a
+short-lived reader needs no lifecycle beyond the request.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 from engine.chain import ChainReader
@@ -36,10 +40,8 @@ def build_reader(settings: Settings, chain: str) -> ClosableReader:
 
         return EvmReader.from_settings(settings.eth)
     if chain == "tron":
-        try:
-            from watchers.tron.reader import build_tron_reader  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as exc:
-            raise Unavailable("the TRON reader is not installed in this build") from exc
+        from watchers.tron.reader import build_tron_reader
+
         reader: ClosableReader = build_tron_reader(settings)
         return reader
     raise Unavailable(f"unknown chain {chain!r}: use tron or eth")
@@ -48,3 +50,20 @@ def build_reader(settings: Settings, chain: str) -> ClosableReader:
 def build_readers(settings: Settings) -> dict[str, ClosableReader]:
     """Readers for every chain enabled in the settings, by chain name."""
     return {chain: build_reader(settings, chain) for chain in CHAINS if chain_enabled(settings, chain)}
+
+
+ENV_GROUP = {"eth": "ETH", "tron": "TRON"}
+
+
+@asynccontextmanager
+async def open_reader(settings: Settings, chain: str) -> AsyncIterator[ClosableReader]:
+    if not chain_enabled(settings, chain):
+        group = ENV_GROUP.get(chain, chain.upper())
+        raise Unavailable(
+            f"the {chain} chain is not enabled here; set USDTPAY_{group}__ENABLED=true and its node URLs"
+        )
+    reader = build_reader(settings, chain)
+    try:
+        yield reader
+    finally:
+        await reader.aclose()

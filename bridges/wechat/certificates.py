@@ -24,9 +24,9 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bridges.base import CallbackRejected, ChannelError
 from bridges.wechat.crypto import PlatformVerifier, UnknownSerial, decrypt_resource
 from engine.clock import Clock
+from engine.fiat.channel import CallbackRejected, ChannelError
 
 log = logging.getLogger("usdtpay.bridges.wechat")
 

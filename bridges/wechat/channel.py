@@ -12,16 +12,6 @@ from urllib.parse import quote
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bridges.base import (
-    CallbackAck,
-    CallbackRejected,
-    ChannelError,
-    ChannelEvent,
-    ClientKind,
-    PaymentCreated,
-    PaymentRequest,
-    PaymentStatus,
-)
 from bridges.http import make_client, send
 from bridges.keys import load_certificate, load_private_key, load_public_key
 from bridges.wechat.certificates import CertificateStore
@@ -35,6 +25,16 @@ from bridges.wechat.crypto import (
 from engine.clock import Clock, SystemClock
 from engine.config import WechatSettings
 from engine.errors import BadInput
+from engine.fiat.channel import (
+    CallbackAck,
+    CallbackRejected,
+    ChannelError,
+    ChannelEvent,
+    ClientKind,
+    PaymentCreated,
+    PaymentRequest,
+    PaymentStatus,
+)
 from engine.signing import loads_exact
 
 log = logging.getLogger("usdtpay.bridges.wechat")

@@ -20,8 +20,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bridges.base import CallbackRejected
 from bridges.keys import rsa_sign, rsa_verify
+from engine.fiat.channel import CallbackRejected
 
 SCHEMA = "WECHATPAY2-SHA256-RSA2048"
 # WeChat probes merchants with deliberately bad signatures that start so.

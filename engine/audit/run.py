@@ -11,7 +11,7 @@ from typing import Protocol
 from engine.audit import queries
 from engine.audit.blocks import ReconcileIncomplete, block_range, fetch_transfers, look_up
 from engine.audit.chain import LIKELY_HORIZON, ChainEvidence, hashes_to_look_up, reconcile_chain, tx_key
-from engine.audit.fiat import ChannelView, reconcile_fiat
+from engine.audit.channels import ChannelView, reconcile_fiat
 from engine.audit.findings import Finding, exit_code
 from engine.chain import ChainReader, ChainTransfer
 from engine.db import SessionFactory

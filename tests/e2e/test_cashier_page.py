@@ -16,7 +16,7 @@ from playwright.async_api import expect
 from engine.chain import ChainTransfer
 from engine.models import Order
 from engine.settlement import ingest, rules_for
-from tests.e2e.conftest import Browser, LiveServer, screenshot
+from tests.e2e.browser import Browser, LiveServer, screenshot
 from tests.factories import signed, tron_address
 
 pytestmark = pytest.mark.chromium

@@ -15,10 +15,10 @@ from playwright.async_api import expect
 
 from engine.models import Order
 from tests.dbharness import Db
-from tests.e2e.conftest import Browser, LiveServer, screenshot, start_live_server
+from tests.e2e.browser import Browser, LiveServer, screenshot, start_live_server
 from tests.fakes.alipay_sim import AlipaySim
 from tests.fakes.fiat_keys import rsa_key
-from tests.integration.bridges.conftest import ALIPAY_APP_ID, SELLER_ID, alipay_settings
+from tests.integration.bridges.world import ALIPAY_APP_ID, SELLER_ID, alipay_settings
 
 pytestmark = pytest.mark.chromium
 

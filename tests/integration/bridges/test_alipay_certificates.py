@@ -19,12 +19,12 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from api.app import create_app
-from api.fiat import start_fiat_payment
+from api.http.app import create_app
+from api.http.channel_payments import start_fiat_payment
 from bridges.alipay import AlipayChannel
-from bridges.base import CallbackRejected, ChannelError, ClientKind, PaymentRequest, PaymentStatus
 from engine.clock import ManualClock
 from engine.config import AlipaySettings
+from engine.fiat.channel import CallbackRejected, ChannelError, ClientKind, PaymentRequest, PaymentStatus
 from tests.dbharness import Db
 from tests.factories import make_merchant
 from tests.fakes.alipay_sim import AlipaySim, alipay_signing_key
@@ -32,7 +32,7 @@ from tests.fakes.fiat_http import bind_loopback, serve_app, socket_url
 from tests.fakes.fiat_keys import cert_pem, issue_certificate, rsa_key
 from tests.fakes.quickpay_sim import QuickPaySim
 from tests.fakes.wechat_sim import WechatSim
-from tests.integration.bridges.conftest import (
+from tests.integration.bridges.world import (
     ALIPAY_APP_ID,
     SELLER_ID,
     World,

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.fiat import start_fiat_payment
-from bridges.base import ClientKind
+from api.http.channel_payments import start_fiat_payment
+from engine.fiat.channel import ClientKind
 from tests.fakes.fiat_keys import rsa_key
-from tests.integration.bridges.conftest import World
+from tests.integration.bridges.world import World
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,21 +15,21 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from api.fiat import start_fiat_payment
-from api.fiat_query import FiatQuery
+from api.http.channel_payments import start_fiat_payment
 from bridges.alipay import AlipayChannel
-from bridges.base import ChannelError, ClientKind, PaymentRequest
 from bridges.quickpay import QuickPayChannel
 from bridges.wechat import WechatChannel
 from engine.clock import ManualClock, SystemClock
 from engine.config import FiatSettings
 from engine.errors import BusinessRule, UpstreamError
+from engine.fiat.channel import ChannelError, ClientKind, PaymentRequest
+from engine.fiat.query_loop import FiatQuery
 from tests.fakes.alipay_sim import AlipaySim
 from tests.fakes.fiat_http import SimResponse, private_pem
 from tests.fakes.fiat_keys import rsa_key
 from tests.fakes.quickpay_sim import QuickPaySim
 from tests.fakes.wechat_sim import WechatSim
-from tests.integration.bridges.conftest import World, alipay_settings, quickpay_settings, wechat_settings
+from tests.integration.bridges.world import World, alipay_settings, quickpay_settings, wechat_settings
 
 pytestmark = pytest.mark.timeout(60)
 

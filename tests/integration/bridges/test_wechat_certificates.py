@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from api.app import create_app
-from api.fiat import start_fiat_payment
-from bridges.base import CallbackRejected, ChannelError, ClientKind, PaymentRequest
+from api.http.app import create_app
+from api.http.channel_payments import start_fiat_payment
 from bridges.wechat import WechatChannel
+from engine.fiat.channel import CallbackRejected, ChannelError, ClientKind, PaymentRequest
 from tests.dbharness import Db
 from tests.factories import make_merchant
 from tests.fakes.alipay_sim import AlipaySim
@@ -22,7 +22,7 @@ from tests.fakes.fiat_http import bind_loopback, serve_app, socket_url
 from tests.fakes.fiat_keys import rsa_key
 from tests.fakes.quickpay_sim import QuickPaySim
 from tests.fakes.wechat_sim import WechatSim
-from tests.integration.bridges.conftest import (
+from tests.integration.bridges.world import (
     APIV3_KEY,
     APPID,
     MCHID,

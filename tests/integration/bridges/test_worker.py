@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-from api.fiat import start_fiat_payment
-from api.workers import WorkerContext, available_workers
-from bridges.base import ClientKind
+from api.http.channel_payments import start_fiat_payment
+from api.workers.registry import available_workers
+from api.workers.supervisor import WorkerContext
 from engine.config import FiatSettings, Settings
-from tests.integration.bridges.conftest import World
+from engine.fiat.channel import ClientKind
+from tests.integration.bridges.world import World
 
 
 def test_worker_is_registered_only_with_an_enabled_channel(world: World) -> None:

@@ -20,8 +20,8 @@ from bridges.alipay_certs import (
     parse_download,
     trusted_key,
 )
-from bridges.base import ChannelError
 from engine.clock import ManualClock
+from engine.fiat.channel import ChannelError
 from tests.fakes.fiat_keys import cert_pem, issue_certificate, rsa_key
 
 NOW = datetime.now(UTC)  # issue_certificate makes certificates valid around real now

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bridges import alipay, quickpay
-from bridges.base import CallbackRejected
 from bridges.keys import load_private_key, load_public_key, rsa_sign, rsa_verify
 from bridges.wechat.crypto import PlatformVerifier, authorization, decrypt_resource
 from engine.errors import Unavailable
+from engine.fiat.channel import CallbackRejected
 from tests.fakes.fiat_http import private_pem, public_pem
 from tests.fakes.fiat_keys import rsa_key
 

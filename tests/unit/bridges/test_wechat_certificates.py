@@ -13,9 +13,9 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bridges.base import ChannelError
 from bridges.wechat.certificates import CertificateStore, read_list
 from engine.clock import ManualClock
+from engine.fiat.channel import ChannelError
 from tests.fakes.fiat_keys import rsa_key
 from tests.fakes.wechat_sim import WechatSim, certificate_entry, self_signed_cert, serial_of
 

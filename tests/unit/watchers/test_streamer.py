@@ -14,7 +14,7 @@ from engine.models import Order, Transfer
 from engine.settlement import get_cursor, set_cursor
 from tests.dbharness import Db
 from tests.factories import eth_address, make_merchant, make_wallets
-from tests.unit.settlement.helpers import RULES, T0, new_order, paying
+from tests.unit.engine.settlement.helpers import RULES, T0, new_order, paying
 from watchers.errors import MalformedResponse, ProviderError, RangeTooLarge, RateLimited
 from watchers.streamer import Streamer, StreamerConfig
 

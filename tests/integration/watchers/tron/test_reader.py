@@ -9,7 +9,7 @@ import pytest
 from tests.factories import tron_address
 from tests.fakes.tron_chain import OTHER_TOKENS, USDT, TronChain
 from tests.fakes.tron_node import TronNodeSim
-from tests.integration.watchers.tron.conftest import FIRST, NodeFactory, ReaderFactory, as_tuples
+from tests.integration.watchers.tron.support import FIRST, NodeFactory, ReaderFactory, as_tuples
 from watchers.tron.client import TronNodeError
 
 OURS = [tron_address(100 + i) for i in range(5)]

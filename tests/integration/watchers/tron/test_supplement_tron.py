@@ -17,8 +17,8 @@ from tests.dbharness import Db
 from tests.factories import make_merchant, make_wallets
 from tests.fakes.tron_chain import OTHER_TOKENS, TronChain
 from tests.fakes.tron_node import TronNodeSim
-from tests.integration.watchers.tron.conftest import FIRST, ReaderFactory
 from tests.integration.watchers.tron.orders import RULES, reload, streamer, tron_order, until_caught_up
+from tests.integration.watchers.tron.support import FIRST, ReaderFactory
 
 
 def at(chain: TronChain, block: int) -> datetime:

@@ -15,7 +15,6 @@ from tests.dbharness import Db
 from tests.factories import make_merchant, make_wallets, tron_address
 from tests.fakes.tron_chain import TronChain
 from tests.fakes.tron_node import FAULT_KINDS, TronNodeSim
-from tests.integration.watchers.tron.conftest import FIRST, NodeFactory, ReaderFactory
 from tests.integration.watchers.tron.orders import (
     cursor,
     reload,
@@ -24,6 +23,7 @@ from tests.integration.watchers.tron.orders import (
     tron_order,
     until_caught_up,
 )
+from tests.integration.watchers.tron.support import FIRST, NodeFactory, ReaderFactory
 
 
 def chain_time(chain: TronChain, block: int) -> datetime:

@@ -1,0 +1,72 @@
+"""`usdtpay serve` (the API) and `usdtpay run` (the API and the background
+workers in one event loop); SIGINT/SIGTERM stop both cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from api.cli.common import Command
+from api.logging import configure_logging
+from engine.config import Settings
+from engine.db import create_engine, create_session_factory, is_sqlite
+from engine.migrate import upgrade
+
+log = logging.getLogger("usdtpay")
+
+
+async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
+    import uvicorn
+
+    from api.http.app import create_app
+    from api.workers.registry import available_workers
+    from api.workers.supervisor import WorkerContext, supervise
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    )
+    tasks: list[asyncio.Task[None]] = []
+    engine = create_engine(settings.database_url)
+    ctx = WorkerContext(settings=settings, sessions=create_session_factory(engine))
+    if with_workers:
+        for name, worker in available_workers(settings).items():
+            log.info("starting worker %s", name)
+            tasks.append(asyncio.create_task(supervise(name, worker, ctx), name=name))
+    try:
+        await server.serve()
+    finally:
+        ctx.stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await engine.dispose()
+
+
+def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
+    configure_logging(settings)
+    log.info("usdtpay listening on http://%s:%d (workers: %s)", host, port, with_workers)
+    asyncio.run(_serve(settings, host, port, with_workers))
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if is_sqlite(settings.database_url):
+        upgrade(settings.database_url)
+    return serve(settings, args.host, args.port, with_workers=False)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    return serve(settings, args.host, args.port, with_workers=True)
+
+
+def register(sub: Any) -> None:
+    for name in ("serve", "run"):
+        p = sub.add_parser(name, help="API only" if name == "serve" else "API and background workers")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+
+
+COMMANDS: dict[str, Command] = {"serve": cmd_serve, "run": cmd_run}

@@ -1,0 +1,1 @@
+"""The HTTP service: the Litestar app, its faces and receivers."""

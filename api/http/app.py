@@ -1,0 +1,72 @@
+"""The Litestar application: one router per protocol face."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from api.http import metrics, pages, receivers
+from api.http.faces import cashier, checkout, dryad, quickpay, usdt
+from api.http.state import AppState
+from bridges.registry import build_channels, close_channels
+from engine.clock import Clock, SystemClock
+from engine.config import Settings
+from engine.db import create_engine, create_session_factory
+from engine.work import create_runner
+
+
+@get("/healthz", operation_id="liveness", summary="Liveness: answers without touching the database")
+async def healthz() -> dict[str, bool]:
+    return {"ok": True}
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        work = create_runner(settings.database_url, sessions)
+        app.state.app_state = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            clock=clock or SystemClock(),
+            work=work,
+            channels=build_channels(settings, clock=clock),
+        )
+        try:
+            yield
+        finally:
+            await close_channels(app.state.app_state.channels)
+            await work.close()
+            await engine.dispose()
+
+    def provide_app_state(state: State) -> AppState:
+        value: AppState = state.app_state
+        return value
+
+    routers: list[Any] = [
+        usdt.router(),
+        cashier.router(),
+        checkout.router(),
+        dryad.router(),
+        quickpay.router(),
+        receivers.router(),
+        metrics.router(),
+        *pages.routers(),
+    ]
+    return Litestar(
+        route_handlers=[healthz, *routers],
+        lifespan=[lifespan],
+        # Logging is configured once by api.logging (structlog JSON lines);
+        # Litestar's default config would replace the root handler.
+        logging_config=None,
+        dependencies={"app_state": Provide(provide_app_state, sync_to_thread=False)},
+        openapi_config=OpenAPIConfig(title="usdtpay", version="0.1.0", path="/schema"),
+    )

@@ -1,0 +1,233 @@
+"""What the cashier, checkout, dryad and quickpay faces share: who may
+create orders, how a stored order reads to a payer, and order lookups.
+
+Each face still renders its own envelope and status codes; this module only
+answers questions in engine terms and raises engine errors.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from litestar import Request
+from litestar.exceptions import HTTPException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.http.state import AppState
+from api.http.wire import client_ip
+from engine import money
+from engine.errors import BadInput, Forbidden, NotFound, TooManyRequests
+from engine.merchants import get_merchant
+from engine.models import ChannelPayment, Merchant, Order
+from engine.notify.urls import check_notify_url
+from engine.orders import queries
+from engine.orders.schemas import OrderStatus
+from engine.orders.service import assign_chain
+
+API_KEY_HEADER = "x-api-key"
+CHAIN_LABEL = {"tron": "TRC20", "eth": "ERC20"}
+USDT_TYPE = {"tron": "usdt_trc20", "eth": "usdt_erc20"}
+CHAIN_BY_TYPE = {v: k for k, v in USDT_TYPE.items()}
+
+
+def unexpected(exc: Exception, log: logging.Logger) -> tuple[int, str]:
+    """Status and message for an exception that is not a domain error:
+    Litestar's own client errors (wrong method, bad path) keep their 4xx;
+    anything else is logged and answered as 500 without details."""
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return exc.status_code, str(exc.detail)
+    log.error("unexpected error in a face", exc_info=exc)
+    return 500, "internal error; retry, or contact support with the time of the request"
+
+
+def is_trusted(ip: str, networks: list[str]) -> bool:
+    """Whether `ip` is inside one of `networks` (CIDR text); unparsable is untrusted."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for network in networks:
+        try:
+            if address in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _presented_key(request: Request[Any, Any, Any]) -> str:
+    """`X-Api-Key: <pid>:<key>`, or `Authorization: Bearer <pid>:<key>`."""
+    value = request.headers.get(API_KEY_HEADER, "")
+    if not value:
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        value = token.strip() if scheme.lower() == "bearer" else ""
+    return value.strip()
+
+
+async def creating_merchant(state: AppState, request: Request[Any, Any, Any]) -> Merchant:
+    """The merchant an unsigned create request acts for.
+
+    The seeds give these creates no authentication, so a caller must either
+    present a merchant key (which also names the merchant) or come from one
+    of `api.trusted_networks` (the merchant's own back end), in which case
+    the order belongs to `api.default_pid`.
+    """
+    ip = client_ip(request)
+    if not state.limiter.allow(f"ip:{ip}"):
+        raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
+    presented = _presented_key(request)
+    async with state.sessions() as session:
+        if presented:
+            pid, _, key = presented.partition(":")
+            merchant = await get_merchant(session, pid) if pid else None
+            # Compare even for an unknown pid so timing says nothing about pids.
+            expected = merchant.key if merchant is not None else "\x00unknown-merchant"
+            if not hmac.compare_digest(expected.encode(), key.encode()) or merchant is None:
+                raise Forbidden(f"bad API key: send {API_KEY_HEADER.title()}: <pid>:<merchant key>")
+            return merchant
+        if not is_trusted(ip, state.settings.api.trusted_networks):
+            raise Forbidden(
+                f"creating orders needs a merchant API key ({API_KEY_HEADER.title()}: <pid>:<key>) "
+                "or a client address in USDTPAY_API__TRUSTED_NETWORKS"
+            )
+        merchant = await get_merchant(session, state.settings.api.default_pid)
+    if merchant is None:
+        raise Forbidden(
+            f"the default merchant {state.settings.api.default_pid!r} does not exist; "
+            "add it with `usdtpay merchant add` or set USDTPAY_API__DEFAULT_PID"
+        )
+    return merchant
+
+
+async def check_callback_url(state: AppState, url: str, field: str) -> str:
+    """A merchant-supplied URL we will call or send the payer to: http(s)
+    with a host; notification targets also pass engine.notify.urls' SSRF
+    rules (a BadInput naming the problem)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadInput(f"{field} must be an http(s) URL with a host, got {url[:80]!r}")
+    return url
+
+
+async def check_notify_target(state: AppState, url: str, field: str) -> str:
+    await check_callback_url(state, url, field)
+    await check_notify_url(url, state.settings)
+    return url
+
+
+def parse_order_id(value: object, field: str) -> int:
+    """A platform order id from the wire (text or a JSON number)."""
+    text = value if isinstance(value, str) else ""
+    text = text.strip()
+    if not text:
+        raise BadInput(f"{field} is required")
+    if not text.isdigit() or not text.isascii() or len(text) > 17:
+        raise BadInput(f"{field} must be a platform order number (digits), got {text[:40]!r}")
+    return int(text)
+
+
+async def load_order(state: AppState, order_id: int) -> Order:
+    async with state.sessions() as session:
+        order = await queries.get_order(session, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id}; check the order number")
+    return order
+
+
+async def load_merchant_order(state: AppState, pid: str, order_no: str) -> Order:
+    async with state.sessions() as session:
+        merchant = await get_merchant(session, pid)
+        order = await queries.get_by_merchant_no(session, merchant.id, order_no) if merchant else None
+    if order is None:
+        raise NotFound(f"merchant {pid[:32]!r} has no order {order_no[:64]!r}")
+    return order
+
+
+async def latest_payment(
+    session: AsyncSession, order_id: int, *, with_pay_data: bool = False
+) -> ChannelPayment | None:
+    """The order's newest channel payment (any channel, any state); with
+    `with_pay_data`, the newest one whose channel answered with pay data."""
+    stmt = (
+        select(ChannelPayment)
+        .where(ChannelPayment.order_id == order_id)
+        .order_by(ChannelPayment.created_at.desc(), ChannelPayment.id.desc())
+        .limit(20)
+    )
+    for payment in await session.scalars(stmt):
+        if not with_pay_data or "created" in (payment.pay_data or {}):
+            return payment
+    return None
+
+
+def shown_status(order: Order, now: datetime) -> str:
+    """The status a payer sees: a pending order past its expiry reads as
+    expired at once, although settlement still honours the late window."""
+    if order.status == OrderStatus.PENDING and now >= order.expires_at:
+        return OrderStatus.EXPIRED.value
+    return order.status
+
+
+def amount_cents(order: Order) -> int:
+    """Fen for CNY orders; for USDT-priced orders, hundredths of a USDT
+    (rounded up), since the template shows integer hundredths."""
+    if order.currency == "CNY":
+        return order.fiat_fen or 0
+    return -(-(order.usdt_price_units or 0) // 10**4)
+
+
+def usdt_amount(order: Order) -> str:
+    return money.format_usdt(order.usdt_units or 0)
+
+
+def tz(state: AppState) -> ZoneInfo:
+    try:
+        return ZoneInfo(state.settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_text(state: AppState, when: datetime | None) -> str | None:
+    """ "YYYY-MM-DD HH:MM:SS" in the deployment's time zone (settings.timezone)."""
+    if when is None:
+        return None
+    return when.astimezone(tz(state)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def epoch_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+async def pick_chain(state: AppState, order_id: int, chain: str) -> Order:
+    """Reserve the unique USDT amount on `chain` for an order whose payer
+    picked USDT at the cashier; asking again answers the same reservation."""
+    now = state.now()
+    async with state.sessions() as session:
+        order = await queries.get_order(session, order_id, for_update=True)
+        if order is None:
+            raise NotFound(f"no order {order_id}; check the order number")
+        if order.chain is not None:
+            if order.chain != chain:
+                raise BadInput(
+                    f"this order is to be paid in USDT-{CHAIN_LABEL[order.chain]}; "
+                    f"choose {USDT_TYPE[order.chain]}"
+                )
+            return order
+        status = shown_status(order, now)
+        if status != OrderStatus.PENDING:
+            raise BadInput(f"order {order_id} is {status}; it cannot be paid")
+        await assign_chain(
+            session, order, chain, settings=state.settings.orders, rate_lookup=state.rate_in, now=now
+        )
+        await session.commit()
+    return order

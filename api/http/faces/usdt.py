@@ -1,0 +1,207 @@
+"""The usdt face (seed 004): /api/pay/create, /api/pay/query, /api/pay/supplement.
+
+Every call is signed with the MD5 scheme in engine.signing. Errors use the
+seed's codes in a `{code, msg, data}` envelope, with the same HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+
+from api.http.state import AppState
+from api.http.wire import client_ip, int_field, read_fields, text_field
+from engine import money
+from engine.addresses import normalize, normalize_tx_hash
+from engine.db import unit_of_work
+from engine.errors import BadInput, BusinessRule, Forbidden, TooManyRequests, UpstreamError, UsdtPayError
+from engine.models import Merchant, Order
+from engine.notify.urls import check_notify_url
+from engine.orders import queries
+from engine.orders.schemas import Currency, NewOrder
+from engine.settlement import rules_for
+from engine.signing import compact_json, md5_verify
+from engine.supplement import SupplementRejected, check_order, ensure_hash_unused, verify_and_settle
+from watchers.readers import open_reader
+
+CHAIN_BY_TYPE = {1: "tron", 2: "eth"}
+U_TYPE = {"tron": "TRC20", "eth": "ERC20"}
+STATUS = {"pending": "pending", "paid": "paid", "expired": "expired", "failed": "failed", "closed": "failed"}
+
+
+def envelope(data: Any, *, code: int = 200, msg: str = "success") -> Response[Any]:
+    return Response({"code": code, "msg": msg, "data": data}, status_code=code)
+
+
+def error_response(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, UsdtPayError):
+        return envelope(None, code=exc.status if exc.status != 502 else 503, msg=exc.message)
+    return envelope(None, code=500, msg="internal error; contact support with the time of the request")
+
+
+async def authenticate(state: AppState, request: Request[Any, Any, Any], fields: dict[str, Any]) -> Merchant:
+    """Rate limit, then pid and signature (403 for either)."""
+    pid = fields.get("pid")
+    pid_text = pid if isinstance(pid, str) else ""
+    if not state.limiter.allow(f"ip:{client_ip(request)}") or (
+        pid_text and not state.limiter.allow(f"pid:{pid_text}")
+    ):
+        raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
+    if not pid_text:
+        raise Forbidden("pid is missing or unknown")
+    merchant = await state.merchants.get(state.sessions, pid_text)
+    if merchant is not None and not md5_verify(fields, merchant.key, fields.get("signature")):
+        # The cached key may just have been changed: check once against the database.
+        merchant = await state.merchants.get(state.sessions, pid_text, fresh=True)
+        if merchant is not None and not md5_verify(fields, merchant.key, fields.get("signature")):
+            raise Forbidden("bad signature: see the README's signature algorithm")
+    if merchant is None:
+        raise Forbidden(f"unknown merchant pid {pid_text[:32]!r}")
+    return merchant
+
+
+def param_text(value: Any) -> str:
+    """`param` is returned untouched: a string as sent, an object as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return compact_json(value)
+    return str(value)[:2048]
+
+
+def parse_create(fields: dict[str, Any]) -> tuple[NewOrder, int]:
+    currency_text = text_field(fields, "currency", required=False, max_len=8).upper() or "CNY"
+    if currency_text not in ("CNY", "USDT"):
+        raise BadInput("currency must be CNY or USDT")
+    currency = Currency(currency_text)
+    if int_field(fields, "type", default=1, choices=(1, 2)) == 2:
+        raise BusinessRule(
+            "type 2 (exchange internal transfer) is not supported yet; use type 1", code="unsupported"
+        )
+    chain = CHAIN_BY_TYPE[int_field(fields, "chain_type", choices=(1, 2))]
+    decimals = money.FEN_DECIMALS if currency == Currency.CNY else money.USDT_DECIMALS
+    order_no = text_field(fields, "order_no", max_len=64)
+    if not all(c.isalnum() or c in "-_" for c in order_no) or not order_no.isascii():
+        raise BadInput("order_no may contain only ASCII letters, digits, - and _")
+    new = NewOrder(
+        face="usdt",
+        merchant_order_no=order_no,
+        currency=currency,
+        amount_units=money.parse_amount(fields.get("amount"), decimals),
+        chain=chain,
+        notify_url=text_field(fields, "notify_url", required=False, max_len=1024),
+        return_url=text_field(fields, "return_url", required=False, max_len=1024),
+        param=param_text(fields.get("param")),
+    )
+    return new, int_field(fields, "scanpay", default=1, choices=(0, 1))
+
+
+def order_data(order: Order, state: AppState, scanpay: int) -> dict[str, Any]:
+    if scanpay == 0:
+        return {"url": cashier_url(state, order), "plat_order_no": str(order.id)}
+    return {
+        "plat_order_no": str(order.id),
+        "u_addr": order.address,
+        "u_type": U_TYPE.get(order.chain or "", order.channel or ""),
+        "amount": money.format_usdt(order.usdt_units or 0),
+        "expire_time": int(order.expires_at.timestamp()),
+    }
+
+
+def cashier_url(state: AppState, order: Order) -> str:
+    return f"{state.settings.orders.public_base_url.rstrip('/')}/cashier.html?orderId={order.id}"
+
+
+def query_data(order: Order) -> dict[str, Any]:
+    return {
+        "plat_order_no": str(order.id),
+        "order_no": order.merchant_order_no,
+        "amount": money.format_usdt(order.usdt_units)
+        if order.usdt_units
+        else money.format_fen(order.fiat_fen or 0),
+        "status": STATUS[order.status],
+        "u_type": U_TYPE.get(order.chain or "", order.channel or ""),
+        "paytime": int(order.paid_at.timestamp()) if order.paid_at else 0,
+        "createtime": int(order.created_at.timestamp()),
+    }
+
+
+@post("/api/pay/create", operation_id="usdtCreateOrder", summary="Create a USDT order (seed 004)")
+async def create(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+    fields = await read_fields(request)
+    merchant = await authenticate(app_state, request, fields)
+    new, scanpay = parse_create(fields)
+    await check_notify_url(new.notify_url, app_state.settings)
+    order, _ = await app_state.create_order(merchant, new)
+    return envelope(order_data(order, app_state, scanpay))
+
+
+@get("/api/pay/query", operation_id="usdtQueryOrder", summary="Query an order (seed 004)")
+async def query(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+    fields = await read_fields(request)
+    merchant = await authenticate(app_state, request, fields)
+    order_no = text_field(fields, "order_no", max_len=64)
+    async with app_state.sessions() as session:
+        order = await queries.require_by_merchant_no(session, merchant, order_no)
+    return envelope(query_data(order))
+
+
+def parse_supplement(fields: dict[str, Any]) -> tuple[str, str, str | None]:
+    order_no = text_field(fields, "order_no", max_len=64)
+    tx_hash = normalize_tx_hash(text_field(fields, "hash", max_len=80))
+    payer = text_field(fields, "p_addr", required=False, max_len=80) or None
+    return order_no, tx_hash, payer
+
+
+@post("/api/pay/supplement", operation_id="usdtSupplement", summary="Settle an order by tx hash (seed 004)")
+async def supplement(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+    """Verify the transaction on the order's chain and settle the order.
+
+    No database session is open while the node is asked. A failed check
+    answers 422 with `data.reason` naming it (tx_not_found, tx_not_final,
+    tx_failed, wrong_token, wrong_recipient, amount_differs, payer_differs,
+    tx_too_early, tx_too_late, hash_used, order_already_paid, ...).
+    """
+    fields = await read_fields(request)
+    merchant = await authenticate(app_state, request, fields)
+    order_no, tx_hash, payer = parse_supplement(fields)
+    try:
+        async with app_state.sessions() as session:
+            order = await queries.require_by_merchant_no(session, merchant, order_no)
+            chain = check_order(order, tx_hash)
+            payer = normalize(chain, payer) if payer is not None else None
+            if order.status == "paid":  # by this very hash: a retried supplement
+                return envelope(query_data(order))
+            await ensure_hash_unused(session, order, tx_hash)
+        async with open_reader(app_state.settings, chain) as reader:
+            try:
+                lookup = await reader.transaction(tx_hash)
+            except UsdtPayError:
+                raise
+            except Exception as exc:
+                raise UpstreamError(
+                    f"the {chain} node could not be asked ({type(exc).__name__}); retry later"
+                ) from exc
+        async with unit_of_work(app_state.sessions) as session:
+            order = await verify_and_settle(
+                session,
+                order.id,
+                tx_hash,
+                lookup,
+                rules_for(app_state.settings, chain),
+                app_state.now(),
+                payer=payer,
+            )
+    except SupplementRejected as exc:
+        return envelope({"reason": exc.code}, code=exc.status, msg=exc.message)
+    return envelope(query_data(order))
+
+
+def router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[create, query, supplement],
+        exception_handlers={Exception: error_response},
+        tags=["usdt (seed 004)"],
+    )

@@ -1,0 +1,97 @@
+"""The cashier page and its assets, served by usdtpay itself (no CDN).
+
+`/cashier.html` is the URL the usdt and cashier faces hand out; `/static/*`
+holds its script, style and logo; `/api/qr.svg?data=` renders QR codes on
+the server with segno so the page needs no QR library of its own.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import segno
+from litestar import Request, Response, Router, get
+from litestar.datastructures import CacheControlHeader
+from litestar.static_files import create_static_files_router
+
+from api.http.state import AppState
+from api.http.wire import client_ip
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+QR_MAX_CHARS = 2048
+
+# Everything the page loads comes from usdtpay; an operator may point the
+# logo at their own https host, so images alone may also come from https.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; object-src 'none'"
+)
+
+
+def _text(status: int, message: str) -> Response[str]:
+    return Response(message + "\n", status_code=status, media_type="text/plain")
+
+
+@get("/cashier.html", operation_id="cashierPage", summary="The cashier page", include_in_schema=False)
+async def cashier_page() -> Response[bytes]:
+    """The page itself: never cached, so a deploy changes it at once."""
+    body = (STATIC_DIR / "cashier.html").read_bytes()
+    return Response(
+        body,
+        media_type="text/html",
+        headers={
+            "Content-Security-Policy": PAGE_CSP,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def render_qr_svg(data: str) -> bytes:
+    """A scalable SVG (no width/height, a viewBox) with a quiet zone of 2 modules."""
+    buffer = io.BytesIO()
+    segno.make(data, error="m", micro=False).save(
+        buffer, kind="svg", border=2, xmldecl=False, omitsize=True, dark="#111", light="#fff"
+    )
+    return buffer.getvalue()
+
+
+@get(
+    "/api/qr.svg",
+    operation_id="qrSvg",
+    summary="A QR code (SVG) of `data`, for the cashier page",
+    description=f"`data` is the text to encode, at most {QR_MAX_CHARS} characters.",
+    tags=["cashier page"],
+)
+async def qr_svg(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+    values = request.query_params.getall("data", [])
+    data = values[0] if values else ""
+    if not data:
+        return _text(400, "data is required: /api/qr.svg?data=<text to encode>")
+    if len(data) > QR_MAX_CHARS:
+        return _text(400, f"data is longer than {QR_MAX_CHARS} characters; encode a shorter URL")
+    if not app_state.limiter.allow(f"qr:{client_ip(request)}"):
+        return _text(429, "too many QR requests; retry in a minute")
+    try:
+        svg = render_qr_svg(data)
+    except segno.DataOverflowError:
+        return _text(400, "data does not fit in a QR code; encode a shorter URL")
+    return Response(
+        svg,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def routers() -> list[Any]:
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=300, public=True),
+        include_in_schema=False,
+    )
+    page = Router(path="/", route_handlers=[cashier_page, qr_svg])
+    return [page, static]

@@ -1,0 +1,100 @@
+"""Channel callbacks: POST /notify/wechat, /notify/alipay, /notify/quickpay.
+
+Verify first (signature, decryption, time, merchant / app id), then settle
+idempotently, then answer with exactly what the provider expects. Anything
+that fails verification or does not match our records changes nothing, is
+logged, and gets the provider's failure answer (so it may send again).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response, Router, post
+
+from api.http.state import AppState
+from engine.db import unit_of_work
+from engine.errors import UsdtPayError
+from engine.fiat import service as fiat
+from engine.fiat.channel import CallbackAck, Channel, ChannelEvent, PaymentStatus
+
+log = logging.getLogger("usdtpay.notify")
+
+MAX_CALLBACK_BYTES = 64 * 1024
+
+
+def _answer(ack: CallbackAck) -> Response[bytes]:
+    return Response(content=ack.body, status_code=ack.status_code, media_type=ack.content_type)
+
+
+async def _apply(state: AppState, name: str, event: ChannelEvent) -> None:
+    """Settle a paid event; close a payment the channel says is over."""
+    async with unit_of_work(state.sessions) as session:
+        if event.status == PaymentStatus.PAID:
+            result = await fiat.settle_channel_event(session, event, name, state.now())
+            log.info("%s callback %s: order %s %s", name, event.out_trade_no, result.order_id, result.outcome)
+            return
+        if event.status in (PaymentStatus.CLOSED, PaymentStatus.FAILED):
+            payment = await fiat.payment_by_out_trade_no(session, name, event.out_trade_no)
+            if payment is not None:
+                await fiat.mark_payment(session, payment.id, event.status.value, note=f"{name} callback")
+
+
+async def receive(state: AppState, name: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    channel: Channel | None = state.channels.get(name)
+    if channel is None:
+        return Response(
+            content=f"channel {name} is not enabled".encode(), status_code=404, media_type="text/plain"
+        )
+    body = await request.body()
+    if len(body) > MAX_CALLBACK_BYTES:
+        log.warning("%s callback refused: body of %d bytes", name, len(body))
+        return _answer(channel.ack(False))
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        event = await channel.parse_callback(headers, body)
+    except UsdtPayError as exc:
+        log.warning("%s callback rejected from %s: %s", name, request.client, exc.message)
+        return _answer(channel.ack(False))
+    try:
+        await _apply(state, name, event)
+    except fiat.FiatMismatch as exc:
+        log.error("%s callback does not match our records, nothing changed: %s", name, exc.message)
+        return _answer(channel.ack(False))
+    except Exception:
+        log.exception(
+            "%s callback %s could not be applied; the channel will send it again", name, event.out_trade_no
+        )
+        return _answer(channel.ack(False))
+    return _answer(channel.ack(True))
+
+
+@post(
+    "/notify/wechat", operation_id="notifyWechat", summary="WeChat Pay v3 payment callback", status_code=200
+)
+async def notify_wechat(request: Request[Any, Any, Any], app_state: AppState) -> Response[bytes]:
+    return await receive(app_state, "wechat", request)
+
+
+@post(
+    "/notify/alipay", operation_id="notifyAlipay", summary="Alipay asynchronous notification", status_code=200
+)
+async def notify_alipay(request: Request[Any, Any, Any], app_state: AppState) -> Response[bytes]:
+    return await receive(app_state, "alipay", request)
+
+
+@post(
+    "/notify/quickpay",
+    operation_id="notifyQuickpay",
+    summary="QuickPay (Lianke) payment callback",
+    status_code=200,
+)
+async def notify_quickpay(request: Request[Any, Any, Any], app_state: AppState) -> Response[bytes]:
+    return await receive(app_state, "quickpay", request)
+
+
+def router() -> Router:
+    return Router(
+        path="/", route_handlers=[notify_wechat, notify_alipay, notify_quickpay], tags=["channel callbacks"]
+    )

@@ -1,0 +1,61 @@
+"""Long-lived things the app shares across requests, built in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from api.http.ratelimit import RateLimiter
+from engine.clock import Clock
+from engine.config import OrderSettings, Settings
+from engine.db import SessionFactory
+from engine.fiat.channel import Channel
+from engine.merchants import MerchantCache
+from engine.models import Merchant, Order
+from engine.orders.schemas import NewOrder
+from engine.orders.service import create_order_committed
+from engine.rates.service import quote_in
+from engine.work import WorkRunner
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    clock: Clock
+    # Whole units of work (engine.work): one hop per order on SQLite.
+    work: WorkRunner
+    # Enabled fiat channels by name (bridges.registry.build_channels).
+    channels: dict[str, Channel] = field(default_factory=dict)
+    limiter: RateLimiter = field(init=False)
+    merchants: MerchantCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.api.rate_limit_per_minute)
+        self.merchants = MerchantCache()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def rate_in(self, session: Session) -> Decimal:
+        """CNY per USDT inside a unit of work, or Unavailable (503) when stale."""
+        return quote_in(session, self.settings, self.now()).rate
+
+    async def create_order(
+        self, merchant: Merchant, new: NewOrder, *, orders: OrderSettings | None = None
+    ) -> tuple[Order, bool]:
+        """Create and commit an order for any face (safe retries included);
+        `orders` overrides the order settings for faces with their own terms."""
+        return await create_order_committed(
+            self.work,
+            merchant,
+            new,
+            settings=orders or self.settings.orders,
+            rate_lookup=self.rate_in,
+            now=self.now(),
+        )

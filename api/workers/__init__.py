@@ -1,0 +1,1 @@
+"""Background loops of `usdtpay run`: the supervisor and the registry."""

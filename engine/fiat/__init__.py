@@ -1,0 +1,1 @@
+"""Fiat channel payments: the Channel protocol, settlement and the query loop."""
