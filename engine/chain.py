@@ -8,7 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+
+CHAINS = ("tron", "eth")
+# Nominal block interval, used to express a lag in blocks as seconds.
+BLOCK_SECONDS = {"tron": 3.0, "eth": 12.0}
+
+
+def chain_enabled(settings: Settings, chain: str) -> bool:
+    if chain == "tron":
+        return settings.tron.enabled
+    if chain == "eth":
+        return settings.eth.enabled
+    return False
 
 
 @dataclass(frozen=True)

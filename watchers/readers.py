@@ -12,25 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from engine.chain import ChainReader
+from engine.chain import CHAINS, ChainReader, chain_enabled
 from engine.config import Settings
 from engine.errors import Unavailable
-
-CHAINS = ("tron", "eth")
-# Nominal block interval, used to express a lag in blocks as seconds.
-BLOCK_SECONDS = {"tron": 3.0, "eth": 12.0}
 
 
 class ClosableReader(ChainReader, Protocol):
     async def aclose(self) -> None: ...
-
-
-def chain_enabled(settings: Settings, chain: str) -> bool:
-    if chain == "tron":
-        return settings.tron.enabled
-    if chain == "eth":
-        return settings.eth.enabled
-    return False
 
 
 def build_reader(settings: Settings, chain: str) -> ClosableReader:

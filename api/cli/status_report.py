@@ -10,64 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.chain import Heads
+from engine.chain import CHAINS, Heads, chain_enabled
 from engine.config import Settings
-from engine.settlement import list_cursors
-from watchers.readers import BLOCK_SECONDS, CHAINS, build_reader, chain_enabled
+from engine.monitoring import chain_statuses
+from watchers.readers import build_reader
 
 Section = Callable[[AsyncSession, Settings, datetime, dict[str, Heads]], Awaitable[list[str]]]
-
-
-@dataclass(frozen=True)
-class ChainStatus:
-    chain: str
-    enabled: bool
-    head: int | None
-    final_head: int | None
-    next_block: int | None
-    updated_at: datetime | None
-
-    @property
-    def cursor(self) -> int | None:
-        """The last block ingested."""
-        return None if self.next_block is None else self.next_block - 1
-
-    @property
-    def lag_blocks(self) -> int | None:
-        if self.final_head is None or self.next_block is None:
-            return None
-        return max(0, self.final_head - self.next_block + 1)
-
-    @property
-    def lag_seconds(self) -> float | None:
-        lag = self.lag_blocks
-        return None if lag is None else lag * BLOCK_SECONDS.get(self.chain, 3.0)
-
-
-async def chain_statuses(
-    session: AsyncSession, settings: Settings, live: dict[str, Heads] | None = None
-) -> list[ChainStatus]:
-    cursors = {c.chain: c for c in await list_cursors(session)}
-    statuses = []
-    for chain in CHAINS:
-        cursor = cursors.get(chain)
-        heads = (live or {}).get(chain)
-        statuses.append(
-            ChainStatus(
-                chain=chain,
-                enabled=chain_enabled(settings, chain),
-                head=heads.head if heads else (cursor.head if cursor else None),
-                final_head=heads.final if heads else (cursor.final_head if cursor else None),
-                next_block=cursor.next_block if cursor else None,
-                updated_at=cursor.updated_at if cursor else None,
-            )
-        )
-    return statuses
 
 
 def _cell(value: object) -> str:

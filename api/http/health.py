@@ -16,12 +16,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.http.state import AppState
+from engine.chain import BLOCK_SECONDS
 from engine.config import EthSettings, OpsSettings, TronSettings
 from engine.errors import UsdtPayError
 from engine.models import ChainCursor
 from engine.monitoring import notification_backlog, rate_age_limit
 from engine.rates.service import current_quote
-from watchers.readers import BLOCK_SECONDS
 
 UP, DOWN, DEGRADED = "UP", "DOWN", "DEGRADED"
 # A watcher whose cursor row has not moved for this many poll intervals

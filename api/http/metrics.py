@@ -24,13 +24,12 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import select
 
-from api.cli.status_report import ChainStatus, chain_statuses
 from api.http.faces.common import is_trusted
 from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import monitoring
 from engine.models import ChainCursor
-from engine.monitoring import LAST_HOUR, Backlog, Latency, RateState
+from engine.monitoring import LAST_HOUR, Backlog, ChainStatus, Latency, RateState, chain_statuses
 
 
 @dataclass

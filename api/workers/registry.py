@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from api.workers.supervisor import Worker, WorkerContext
 from bridges.registry import build_channels, close_channels
+from engine.chain import CHAINS, chain_enabled
 from engine.config import Settings
 from engine.fiat.query_loop import run_fiat_query
 from engine.notify.worker import run_notifier
 from engine.rates.refresher import run_refresher, wants_refresher
-from watchers.readers import CHAINS, chain_enabled
 from watchers.runner import run_expiry, run_watcher
 
 
