@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint fmt bench devchain clean
+.PHONY: setup run test lint fmt bench bench-tools devchain clean
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -32,17 +32,27 @@ run: setup
 test: setup devchain
 	.venv/bin/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
+# Lint: style, types, the import contract (pyproject [tool.importlinter]),
+# the size rules and that the models match the migrations.
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
+	$(PY) scripts/check_layout.py
+	$(PY) -m scripts.check_migrations
 
 fmt: setup
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: setup devchain
-	$(PY) -m scripts.bench.all
+# BENCH_ARGS: benchmark names to run only those, --full for 100k creates.
+bench: setup devchain bench-tools
+	$(PY) -m scripts.bench.all $(BENCH_ARGS)
+
+# wrk (Debian package) drives the HTTP benchmarks: a Python client would be the bottleneck.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
 
 clean:
 	rm -rf .venv var .pytest_cache
