@@ -70,3 +70,11 @@ class UpstreamError(UsdtPayError):
 
     code = "upstream_error"
     status = 502
+
+
+class PayloadTooLarge(UsdtPayError):
+    """A request body over the size a face accepts; refused before it is
+    read whole (api.http.wire)."""
+
+    code = "payload_too_large"
+    status = 413
