@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -38,13 +37,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from tests.fakes.alipay_certs_sim import alipay_signing_key, issue_certificates
 from tests.fakes.fiat_http import SimRequest, SimResponse, ThreadedSim
-from tests.fakes.fiat_keys import cert_pem, issue_certificate, rsa_key
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -56,86 +53,13 @@ def _content(params: dict[str, str], exclude: tuple[str, ...], skip_empty: bool)
     ).encode()
 
 
-Dn = tuple[tuple[str, str], ...]  # (attribute, value), as encoded: C first, CN last
-ATTRIBUTES = {"C": NameOID.COUNTRY_NAME, "O": NameOID.ORGANIZATION_NAME}
-ATTRIBUTES |= {"OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME}
-
-
-def _dn(cn: str, o: str = "Sim Ant Financial", ou: str = "Certification Authority") -> Dn:
-    return (("C", "CN"), ("O", o), ("OU", ou), ("CN", cn))
-
-
-def _name(dn: Dn) -> x509.Name:
-    return x509.Name([x509.NameAttribute(ATTRIBUTES[k], v) for k, v in dn])
-
-
-def _sn(issuer: Dn, serial: int) -> str:
-    """The SN as Alipay documents it: issuer written CN first, serial in decimal, MD5."""
-    text = ",".join(f"{k}={v}" for k, v in reversed(issuer)) + str(serial)
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
-
-
-@dataclass(frozen=True)
-class SimCertificates:
-    app_cert: str  # appCertPublicKey_<app_id>.crt
-    alipay_cert: str  # alipayCertPublicKey_RSA2.crt
-    alipay_root_cert: str  # alipayRootCert.crt: RSA root, ECDSA root, RSA root
-    app_cert_sn: str
-    alipay_cert_sn: str
-    alipay_root_cert_sn: str  # the two RSA roots only
-    renewed_alipay_cert: str  # what rotate_alipay_cert() switches to
-    renewed_alipay_cert_sn: str
-    # The renewed certificate, same names, serial and key, signed by a root
-    # key outside the bundle: only the signature tells it apart.
-    forged_renewed_alipay_cert: str
-
-
-def issue_certificates(app_id: str, seller_id: str, app_key: rsa.RSAPublicKey) -> SimCertificates:
-    root0_dn, ec_dn, root1_dn = _dn("Sim Root CA"), _dn("Sim Root CA E1"), _dn("Sim Root CA R1")
-    root0_key, root1_key = rsa_key("alipay-root-0"), rsa_key("alipay-root-1")
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    serials = [x509.random_serial_number() for _ in range(6)]
-    root0 = issue_certificate(
-        _name(root0_dn), root0_key.public_key(), issuer_key=root0_key, serial=serials[0], ca=True
-    )
-    # Signed ecdsa-with-SHA256: in the bundle, left out of the root SN.
-    ec_root = issue_certificate(
-        _name(ec_dn), ec_key.public_key(), issuer_key=ec_key, serial=serials[1], ca=True
-    )
-    root1 = issue_certificate(
-        _name(root1_dn), root1_key.public_key(), issuer_key=root1_key, serial=serials[2], ca=True
-    )
-
-    def leaf(cn: str, key: rsa.RSAPublicKey, serial: int, signer: rsa.RSAPrivateKey = root1_key) -> str:
-        cert = issue_certificate(
-            _name(_dn(cn, o="Sim Merchant", ou="Alipay")),
-            key,
-            issuer=_name(root1_dn),
-            issuer_key=signer,
-            serial=serial,
-        )
-        return cert_pem(cert)
-
-    alipay_cn = f"支付宝(中国)网络技术有限公司-{seller_id}"
-
-    return SimCertificates(
-        app_cert=leaf(f"{seller_id}-{app_id}", app_key, serials[3]),
-        alipay_cert=leaf(alipay_cn, alipay_signing_key(0).public_key(), serials[4]),
-        alipay_root_cert=cert_pem(root0, ec_root, root1),
-        app_cert_sn=_sn(root1_dn, serials[3]),
-        alipay_cert_sn=_sn(root1_dn, serials[4]),
-        alipay_root_cert_sn=f"{_sn(root0_dn, serials[0])}_{_sn(root1_dn, serials[2])}",
-        renewed_alipay_cert=leaf(alipay_cn, alipay_signing_key(1).public_key(), serials[5]),
-        renewed_alipay_cert_sn=_sn(root1_dn, serials[5]),
-        forged_renewed_alipay_cert=leaf(
-            alipay_cn, alipay_signing_key(1).public_key(), serials[5], signer=rsa_key("intruder")
-        ),
-    )
-
-
-def alipay_signing_key(generation: int) -> rsa.RSAPrivateKey:
-    """Generation 0 is the key public-key mode uses too."""
-    return rsa_key("alipay" if generation == 0 else f"alipay-{generation}")
+OK = {"code": "10000", "msg": "Success"}
+CREATE_METHODS = (
+    "alipay.trade.precreate",
+    "alipay.trade.create",
+    "alipay.trade.wap.pay",
+    "alipay.trade.page.pay",
+)
 
 
 @dataclass
@@ -280,99 +204,59 @@ class AlipaySim(ThreadedSim):
         content = base64.b64encode(pem.encode()).decode()
         return self._respond(method, {"code": "10000", "msg": "Success", "alipay_cert_content": content})
 
+    def _error(self, method: str, sub_code: str, sub_msg: str) -> SimResponse:
+        return self._respond(
+            method, {"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_msg}
+        )
+
     def _dispatch(self, method: str, biz: dict[str, Any], params: dict[str, str]) -> SimResponse:
         no = str(biz.get("out_trade_no", ""))
-        ok = {"code": "10000", "msg": "Success"}
         if method == "alipay.open.app.alipaycert.download" and self.certs is not None:
             return self._download_cert(method, str(biz.get("alipay_cert_sn", "")))
-        if method in (
-            "alipay.trade.precreate",
-            "alipay.trade.create",
-            "alipay.trade.wap.pay",
-            "alipay.trade.page.pay",
-        ):
-            if Decimal(biz.get("total_amount", "0")) <= 0:
-                return self._respond(
-                    method,
-                    {
-                        "code": "40004",
-                        "msg": "Business Failed",
-                        "sub_code": "ACQ.TOTAL_FEE_EXCEED",
-                        "sub_msg": "订单金额超过限额",
-                    },
-                )
-            trade = SimTrade(
-                no, biz["total_amount"], biz.get("subject", ""), params.get("notify_url", ""), method
-            )
-            self.trades[no] = trade
-            if method == "alipay.trade.precreate":
-                return self._respond(
-                    method,
-                    ok
-                    | {"out_trade_no": no, "qr_code": f"https://qr.alipay.com/bax0{secrets.token_hex(10)}"},
-                )
-            if method == "alipay.trade.create":
-                trade.trade_no, trade.scanned = self._trade_no(), True
-                return self._respond(method, ok | {"out_trade_no": no, "trade_no": trade.trade_no})
-            trade.scanned = True
-            return SimResponse(
-                200, b"<html><body>Alipay cashier</body></html>", {"Content-Type": "text/html"}
-            )
+        if method in CREATE_METHODS:
+            return self._create(method, no, biz, params)
         trade = self.trades.get(no)
         if trade is None or not trade.scanned:
-            return self._respond(
-                method,
-                {
-                    "code": "40004",
-                    "msg": "Business Failed",
-                    "sub_code": "ACQ.TRADE_NOT_EXIST",
-                    "sub_msg": "交易不存在",
-                },
-            )
+            return self._error(method, "ACQ.TRADE_NOT_EXIST", "交易不存在")
         if method == "alipay.trade.query":
-            data = ok | {
-                "out_trade_no": no,
-                "trade_no": trade.trade_no,
-                "trade_status": trade.trade_status,
-                "total_amount": trade.total_amount,
-                "buyer_logon_id": "159****5620",
-            }
-            if trade.gmt_payment:
-                data["send_pay_date"] = trade.gmt_payment
-            return self._respond(method, data)
+            return self._query(method, trade)
         if method == "alipay.trade.close":
             if trade.trade_status != "WAIT_BUYER_PAY":
-                return self._respond(
-                    method,
-                    {
-                        "code": "40004",
-                        "msg": "Business Failed",
-                        "sub_code": "ACQ.TRADE_STATUS_ERROR",
-                        "sub_msg": "交易状态不合法",
-                    },
-                )
+                return self._error(method, "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
             trade.trade_status = "TRADE_CLOSED"
-            return self._respond(method, ok | {"out_trade_no": no, "trade_no": trade.trade_no})
+            return self._respond(method, OK | {"out_trade_no": no, "trade_no": trade.trade_no})
         if method == "alipay.trade.refund":
-            return self._respond(
-                method,
-                ok
-                | {
-                    "out_trade_no": no,
-                    "trade_no": trade.trade_no,
-                    "fund_change": "Y",
-                    "refund_fee": biz.get("refund_amount"),
-                },
-            )
-        return self._respond(
-            method,
-            {
-                "code": "40004",
-                "msg": "Business Failed",
-                "sub_code": "isv.invalid-method",
-                "sub_msg": "不存在的方法名",
-            },
+            refund = {"fund_change": "Y", "refund_fee": biz.get("refund_amount")}
+            return self._respond(method, OK | {"out_trade_no": no, "trade_no": trade.trade_no} | refund)
+        return self._error(method, "isv.invalid-method", "不存在的方法名")
+
+    def _create(self, method: str, no: str, biz: dict[str, Any], params: dict[str, str]) -> SimResponse:
+        if Decimal(biz.get("total_amount", "0")) <= 0:
+            return self._error(method, "ACQ.TOTAL_FEE_EXCEED", "订单金额超过限额")
+        trade = SimTrade(
+            no, biz["total_amount"], biz.get("subject", ""), params.get("notify_url", ""), method
         )
+        self.trades[no] = trade
+        if method == "alipay.trade.precreate":
+            qr = f"https://qr.alipay.com/bax0{secrets.token_hex(10)}"
+            return self._respond(method, OK | {"out_trade_no": no, "qr_code": qr})
+        if method == "alipay.trade.create":
+            trade.trade_no, trade.scanned = self._trade_no(), True
+            return self._respond(method, OK | {"out_trade_no": no, "trade_no": trade.trade_no})
+        trade.scanned = True
+        return SimResponse(200, b"<html><body>Alipay cashier</body></html>", {"Content-Type": "text/html"})
+
+    def _query(self, method: str, trade: SimTrade) -> SimResponse:
+        data = OK | {
+            "out_trade_no": trade.out_trade_no,
+            "trade_no": trade.trade_no,
+            "trade_status": trade.trade_status,
+            "total_amount": trade.total_amount,
+            "buyer_logon_id": "159****5620",
+        }
+        if trade.gmt_payment:
+            data["send_pay_date"] = trade.gmt_payment
+        return self._respond(method, data)
 
     def _trade_no(self) -> str:
         return (

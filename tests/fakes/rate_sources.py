@@ -249,69 +249,70 @@ def _coingecko(query: dict[str, list[str]], state: SourceState) -> Reply:
     return 200, "application/json; charset=utf-8", '{"tether":{"cny":' + price + "}}"
 
 
+ROUTES = {
+    OKX_PATH: ("okx", "GET"),
+    BINANCE_PATH: ("binance", "POST"),
+    COINGECKO_PATH: ("coingecko", "GET"),
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: RateSourcesFake  # set per server by _handler_for
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        route = ROUTES.get(url.path)
+        if route is None or route[1] != method:
+            self._send(404 if route is None else 405, "text/plain", "not here")
+            return
+        name = route[0]
+        query = parse_qs(url.query)
+        with self.fake.lock:
+            state = self.fake.sources[name]
+            state.requests.append({"method": method, "query": query, "body": raw.decode("utf-8", "replace")})
+            snapshot = SourceState(list(state.prices), state.fault)
+        if snapshot.fault == "slow":
+            time.sleep(self.fake.slow_seconds)
+            snapshot.fault = None
+        reply = _fault_reply(name, snapshot.fault) if snapshot.fault else None
+        if reply is None:
+            reply = self._answer(name, query, raw, snapshot)
+        self._send(*reply)
+
+    def _answer(self, name: str, query: dict[str, list[str]], raw: bytes, state: SourceState) -> Reply:
+        if name == "okx":
+            return _okx(query, state)
+        if name == "coingecko":
+            return _coingecko(query, state)
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = None
+        return _binance(body, state)
+
+    def _send(self, status: int, content_type: str, text: str) -> None:
+        data = text.encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); nothing to tell it
+
+
 def _handler_for(fake: RateSourcesFake) -> type[BaseHTTPRequestHandler]:
-    routes = {
-        OKX_PATH: ("okx", "GET"),
-        BINANCE_PATH: ("binance", "POST"),
-        COINGECKO_PATH: ("coingecko", "GET"),
-    }
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *_: Any) -> None:  # keep test output quiet
-            pass
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def _serve(self, method: str) -> None:
-            url = urlsplit(self.path)
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            route = routes.get(url.path)
-            if route is None or route[1] != method:
-                self._send(404 if route is None else 405, "text/plain", "not here")
-                return
-            name = route[0]
-            query = parse_qs(url.query)
-            with fake.lock:
-                state = fake.sources[name]
-                state.requests.append(
-                    {"method": method, "query": query, "body": raw.decode("utf-8", "replace")}
-                )
-                snapshot = SourceState(list(state.prices), state.fault)
-            if snapshot.fault == "slow":
-                time.sleep(fake.slow_seconds)
-                snapshot.fault = None
-            reply = _fault_reply(name, snapshot.fault) if snapshot.fault else None
-            if reply is None:
-                reply = self._answer(name, query, raw, snapshot)
-            self._send(*reply)
-
-        def _answer(self, name: str, query: dict[str, list[str]], raw: bytes, state: SourceState) -> Reply:
-            if name == "okx":
-                return _okx(query, state)
-            if name == "coingecko":
-                return _coingecko(query, state)
-            try:
-                body = json.loads(raw or b"null")
-            except ValueError:
-                body = None
-            return _binance(body, state)
-
-        def _send(self, status: int, content_type: str, text: str) -> None:
-            data = text.encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test); nothing to tell it
-
-    return Handler
+    return type("Handler", (_Handler,), {"fake": fake})
