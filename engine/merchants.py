@@ -14,8 +14,13 @@ from engine.errors import BadInput, Conflict, Forbidden
 from engine.models import Merchant, Wallet
 
 
-async def get_merchant(session: AsyncSession, pid: str) -> Merchant | None:
-    return (await session.scalars(select(Merchant).where(Merchant.pid == pid))).one_or_none()
+async def get_merchant(session: AsyncSession, pid: str, *, include_disabled: bool = False) -> Merchant | None:
+    """The merchant by pid; a merchant disabled in the operator console is
+    unknown to the faces (their callers pass no flag)."""
+    stmt = select(Merchant).where(Merchant.pid == pid)
+    if not include_disabled:
+        stmt = stmt.where(Merchant.enabled.is_(True))
+    return (await session.scalars(stmt)).one_or_none()
 
 
 async def require_merchant(session: AsyncSession, pid: object) -> Merchant:
@@ -33,9 +38,9 @@ async def add_merchant(session: AsyncSession, pid: str, key: str, name: str, now
         raise BadInput("pid must be 1 to 32 characters")
     if len(key) < 16:
         raise BadInput("key must be at least 16 characters")
-    if await get_merchant(session, pid) is not None:
+    if await get_merchant(session, pid, include_disabled=True) is not None:
         raise Conflict(f"merchant {pid} exists")
-    merchant = Merchant(pid=pid, key=key, name=name, created_at=now)
+    merchant = Merchant(pid=pid, key=key, name=name, enabled=True, created_at=now)
     session.add(merchant)
     await session.flush()
     return merchant

@@ -66,6 +66,9 @@ class Merchant(Base):
     # signature schemes need the plain value, so it is stored as given.
     key: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(128), default="")
+    # A disabled merchant is unknown to every face (its orders still settle
+    # and notify); set from the operator console.
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -253,3 +256,101 @@ class RateSnapshot(Base):
     median: Mapped[str] = mapped_column(String(32))  # before adjustment
     sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# The operator console (api.http.admin, engine.admin).
+
+
+class AdminAccount(Base):
+    """A person who may open the console; role operator (everything) or
+    support (read and resend only)."""
+
+    __tablename__ = "admin_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))  # scrypt$n$r$p$salt$hash
+    # The TOTP shared secret (base32): the verifier needs the plain value.
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    # The last TOTP time step accepted: a code is good once (RFC 6238 5.2).
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    role: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AdminSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is kept,
+    so a copy of the database opens no session."""
+
+    __tablename__ = "admin_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("admin_accounts.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditEntry(Base):
+    """Every console action: who, when, what, before and after."""
+
+    __tablename__ = "admin_audit"
+    __table_args__ = (Index("ix_admin_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class TransferDecision(Base):
+    """An operator's resolution of an unmatched transfer: credited to an
+    order, or refunded outside usdtpay. `usdtpay reconcile` reports it."""
+
+    __tablename__ = "transfer_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    decision: Mapped[str] = mapped_column(String(16))  # credited | refunded
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What the transfer was recorded as before the decision.
+    reason_before: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SeenTransfer(Base):
+    """A transfer in a block above the final head that would pay (or under /
+    over pay) an order. Not part of the books: the watcher rewrites a chain's
+    rows on every look at its unconfirmed blocks (engine.seen), so one that a
+    reorg drops is simply gone; settlement, reconcile and export never read it."""
+
+    __tablename__ = "seen_transfers"
+    __table_args__ = (
+        UniqueConstraint("chain", "tx_hash", "log_index"),
+        Index("ix_seen_transfers_chain_block", "chain", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(8))
+    tx_hash: Mapped[str] = mapped_column(String(80))
+    log_index: Mapped[int] = mapped_column(Integer)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    from_address: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(64))
+    amount_units: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    verdict: Mapped[str] = mapped_column(String(16))  # pays | underpaid | overpaid
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -38,7 +38,7 @@ async def export(settings: Settings, args: argparse.Namespace, out: TextIO) -> i
         async with create_session_factory(engine)() as session:
             merchant_id = None
             if args.merchant:
-                merchant = await get_merchant(session, args.merchant)
+                merchant = await get_merchant(session, args.merchant, include_disabled=True)
                 if merchant is None:
                     raise NotFound(f"no merchant {args.merchant!r}; see `usdtpay merchant list`")
                 merchant_id = merchant.id

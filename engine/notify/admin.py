@@ -81,3 +81,17 @@ async def schedule_retry(
     row.claimed_until = None
     await session.flush()
     return row
+
+
+async def give_up(session: AsyncSession, ref: str, now: datetime) -> Notification:
+    """Stop sending a pending notification (an operator's call, e.g. the shop
+    is gone); flush only. It stays listed as failed and can be retried."""
+    row = await find_notification(session, ref)
+    if row.status != "pending":
+        raise BusinessRule(f"notification {row.id} is {row.status}; only a pending one can be given up")
+    if row.claimed_until is not None and row.claimed_until > now:
+        raise BusinessRule(f"notification {row.id} is being sent right now; check again in a moment")
+    row.status = "failed"
+    row.last_error = "given up by an operator"
+    await session.flush()
+    return row
