@@ -1,0 +1,1 @@
+"""Exchange API simulators (OKX, Binance, HTX) over real HTTP on loopback."""
