@@ -12,8 +12,7 @@ from engine.clock import ManualClock
 from engine.config import EthSettings, Settings, TronSettings
 from engine.models import Order
 from tests.dbharness import Db
-from tests.factories import make_merchant, make_wallets
-from tests.unit.engine.settlement.helpers import T0, new_order
+from tests.factories import T0, make_merchant, make_order, make_wallets
 from watchers.runner import run_expiry
 
 
@@ -29,7 +28,7 @@ def test_workers_follow_the_enabled_chains() -> None:
 async def test_expiry_loop_expires_due_orders_until_stopped(db: Db) -> None:
     await make_merchant(db)
     await make_wallets(db, "eth", 1)
-    order = await new_order(db)
+    order = await make_order(db)
     clock = ManualClock(order.expires_at + timedelta(seconds=1))
     stop = asyncio.Event()
     task = asyncio.create_task(run_expiry(db.sessions, stop, clock, interval_s=0.01))

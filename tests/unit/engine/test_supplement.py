@@ -27,8 +27,8 @@ from engine.supplement import (
     verify_and_settle,
 )
 from tests.dbharness import Db
-from tests.factories import eth_address, make_merchant, make_wallets
-from tests.unit.engine.settlement.helpers import PAYER, RULES, T0, new_order, paying
+from tests.factories import PAYER, T0, eth_address, make_merchant, make_order, make_wallets, paying
+from tests.unit.engine.settlement.helpers import RULES
 
 NOW = T0 + timedelta(hours=3)
 
@@ -61,7 +61,7 @@ async def supplement(db: Db, order: Order, lookup: TxLookup, tx_hash: str, payer
 
 
 async def test_a_good_hash_settles_like_the_watcher(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     t = paying(order)
     paid = await supplement(shop, order, lookup_of(t), "0x" + t.tx_hash.upper(), payer=PAYER.lower())
     assert (paid.status, paid.tx_hash, paid.payer_address) == ("paid", t.tx_hash, PAYER)
@@ -95,7 +95,7 @@ def _cases() -> list[tuple[str, type[SupplementRejected]]]:
 
 @pytest.mark.parametrize(("case", "error"), _cases())
 async def test_each_failed_check_is_reported(shop: Db, case: str, error: type[SupplementRejected]) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     assert order.usdt_units is not None
     t = paying(order)
     lookups = {
@@ -118,8 +118,8 @@ async def test_each_failed_check_is_reported(shop: Db, case: str, error: type[Su
 
 
 async def test_hash_of_another_order_is_refused(shop: Db) -> None:
-    first = await new_order(shop)
-    second = await new_order(shop, price_units=first.usdt_price_units or 0)
+    first = await make_order(shop)
+    second = await make_order(shop, amount_units=first.usdt_price_units or 0)
     t = paying(first)
     await supplement(shop, first, lookup_of(t), t.tx_hash)
     # The same tx presented for the second order (even if it had a log for it).
@@ -130,7 +130,7 @@ async def test_hash_of_another_order_is_refused(shop: Db) -> None:
 
 
 async def test_order_paid_by_another_hash_says_so(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     t = paying(order)
     await supplement(shop, order, lookup_of(t), t.tx_hash)
     with pytest.raises(OrderAlreadyPaid, match=t.tx_hash):
@@ -139,7 +139,7 @@ async def test_order_paid_by_another_hash_says_so(shop: Db) -> None:
 
 async def test_a_transfer_recorded_unmatched_is_repointed(shop: Db) -> None:
     """E.g. the order was closed when the watcher saw it, then reopened by an operator."""
-    order = await new_order(shop)
+    order = await make_order(shop)
     t = paying(order)
     async with shop.sessions() as session:
         row = await session.get(Order, order.id)
@@ -158,7 +158,7 @@ async def test_a_transfer_recorded_unmatched_is_repointed(shop: Db) -> None:
 async def test_type_2_and_fiat_orders_are_refused_clearly(shop: Db) -> None:
     from engine.supplement import NotOnChainOrder, Unsupported, check_order
 
-    order = await new_order(shop)
+    order = await make_order(shop)
     order.extra = {"type": 2}
     with pytest.raises(Unsupported, match="not supported yet"):
         check_order(order, "ab" * 32)

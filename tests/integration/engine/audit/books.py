@@ -10,7 +10,6 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,34 +19,9 @@ from sqlalchemy import update
 from api.cli import main
 from engine.chain import ChainReader
 from engine.config import Settings
-from engine.models import Merchant, Order
-from engine.orders.schemas import Currency, NewOrder
-from engine.orders.service import create_order
+from engine.models import Order
 from engine.settlement import ingest, rules_for
 from tests.dbharness import Db
-
-
-def _no_rate(_: Any) -> Decimal:
-    raise AssertionError("USDT-priced orders need no rate")
-
-
-async def new_order(
-    db: Db, settings: Settings, merchant: Merchant, chain: str, units: int, now: datetime
-) -> Order:
-    new = NewOrder(
-        face="usdt",
-        merchant_order_no=f"A{now.timestamp():.0f}-{units}",
-        currency=Currency.USDT,
-        amount_units=units,
-        chain=chain,
-        notify_url="",
-    )
-    async with db.sessions() as session:
-        order, _ = await create_order(
-            session, merchant, new, settings=settings.orders, rate_lookup=_no_rate, now=now
-        )
-        await session.commit()
-        return order
 
 
 async def ingest_blocks(

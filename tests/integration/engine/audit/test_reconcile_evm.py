@@ -14,13 +14,12 @@ from sqlalchemy import delete, update
 from engine.config import Settings
 from engine.models import Merchant, Order, Transfer
 from tests.dbharness import Db
-from tests.factories import make_merchant, make_wallets
+from tests.factories import make_merchant, make_order, make_wallets
 from tests.fakes.evm_rpc_proxy import RpcFaultProxy
 from tests.integration.engine.audit.books import (
     execute,
     ingest_blocks,
     mark_paid,
-    new_order,
     reconcile,
     reload,
 )
@@ -52,9 +51,26 @@ async def paid_books(db: Db, chain: Devchain) -> tuple[Settings, list[Order], Or
     wallets = await make_wallets(db, "eth", 2, start=0x5A5A_0000_1234)
     created = datetime.now(UTC) - timedelta(minutes=2)
     orders = [
-        await new_order(db, settings, merchant, "eth", u, created) for u in (12_000_000, 3_500_000, 800_000)
+        await make_order(
+            db,
+            merchant=merchant,
+            settings=settings.orders,
+            chain="eth",
+            amount_units=u,
+            now=created,
+            notify_url="",
+        )
+        for u in (12_000_000, 3_500_000, 800_000)
     ]
-    pending = await new_order(db, settings, merchant, "eth", 9_000_000, created)
+    pending = await make_order(
+        db,
+        merchant=merchant,
+        settings=settings.orders,
+        chain="eth",
+        amount_units=9_000_000,
+        now=created,
+        notify_url="",
+    )
     for order in orders:
         assert order.address is not None and order.usdt_units is not None
         await chain.pay(order.address, order.usdt_units)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from engine.config import Settings, TronSettings
 from engine.models import Merchant, Order, Transfer
 from tests.dbharness import Db
-from tests.factories import make_merchant, make_wallets
+from tests.factories import make_merchant, make_order, make_wallets
 from tests.fakes.tron_chain import TronChain
 from tests.fakes.tron_node import TronNodeSim
 from tests.integration.engine.audit.books import (
@@ -22,7 +22,6 @@ from tests.integration.engine.audit.books import (
     execute,
     ingest_blocks,
     mark_paid,
-    new_order,
     reconcile,
     reload,
 )
@@ -73,8 +72,27 @@ async def books(db: Db, chain: TronChain, node: TronNodeSim) -> AsyncIterator[Bo
     merchant: Merchant = await make_merchant(db)
     wallets = await make_wallets(db, "tron", 2)
     created = at(chain, FIRST + 90)
-    orders = [await new_order(db, settings, merchant, "tron", units, created) for units in AMOUNTS]
-    pending = await new_order(db, settings, merchant, "tron", 7_000_000, created)
+    orders = [
+        await make_order(
+            db,
+            merchant=merchant,
+            settings=settings.orders,
+            chain="tron",
+            amount_units=units,
+            now=created,
+            notify_url="",
+        )
+        for units in AMOUNTS
+    ]
+    pending = await make_order(
+        db,
+        merchant=merchant,
+        settings=settings.orders,
+        chain="tron",
+        amount_units=7_000_000,
+        now=created,
+        notify_url="",
+    )
     for i, order in enumerate(orders):
         assert order.address is not None and order.usdt_units is not None
         chain.add_transfer(FIRST + 100 + 20 * i, order.address, order.usdt_units)

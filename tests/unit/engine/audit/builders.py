@@ -1,14 +1,14 @@
-"""Detached ORM rows for the pure comparison tests."""
+"""Detached ORM rows for the pure comparison tests, in the shapes these
+tests speak (an order at an address; a transfer row for a decoded log), built
+on tests.factories."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timedelta
 
 from engine.chain import ChainTransfer
-from engine.models import Order, Transfer
-
-_ids = itertools.count(1_000_001)
+from engine.models import Order
+from tests.factories import order_row, transfer_row
 
 
 def order(
@@ -21,21 +21,14 @@ def order(
     chain: str = "tron",
     expire_minutes: int = 30,
 ) -> Order:
-    row = Order(
-        id=next(_ids),
-        merchant_id=1,
-        merchant_order_no=f"M{next(_ids)}",
-        face="usdt",
-        currency="USDT",
-        usdt_price_units=units,
-        usdt_units=units,
-        chain=chain,
+    """An order row at `address` for `units`, paid by `paid_by` if given."""
+    row = order_row(
         address=address,
-        status=status,
-        paid_late=False,
+        usdt_units=units,
         created_at=created,
         expires_at=created + timedelta(minutes=expire_minutes),
-        extra={},
+        status=status,
+        chain=chain,
     )
     if paid_by is not None:
         row.status = "paid"
@@ -47,24 +40,4 @@ def order(
     return row
 
 
-def row(
-    t: ChainTransfer, order_id: int | None = None, *, reason: str | None = None, **changes: object
-) -> Transfer:
-    values: dict[str, object] = {
-        "chain": t.chain,
-        "tx_hash": t.tx_hash,
-        "log_index": t.log_index,
-        "block_number": t.block_number,
-        "block_time": t.block_time,
-        "from_address": t.from_address,
-        "to_address": t.to_address,
-        "token_contract": t.token_contract,
-        "amount_units": t.amount_units,
-        "order_id": order_id,
-        "status": "matched" if order_id is not None and reason is None else "unmatched",
-        "reason": reason,
-        "source": "watcher",
-        "created_at": t.block_time,
-    }
-    values.update(changes)
-    return Transfer(**values)
+row = transfer_row

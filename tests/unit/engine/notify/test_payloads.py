@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.models import Merchant, Order
 from engine.notify import payloads
+from tests.factories import order_row
 from tests.fakes.merchant_receiver import parse_fields, verify
 
 KEY = "merchant-key-0123456789abcdef"
@@ -23,7 +24,6 @@ def merchant() -> Merchant:
 def order(face: str, **fields: Any) -> Order:
     values: dict[str, Any] = {
         "id": 1234567890123456,
-        "merchant_id": 1,
         "merchant_order_no": "ORDER20251123001",
         "face": face,
         "subject": "商品订单支付",
@@ -34,10 +34,13 @@ def order(face: str, **fields: Any) -> Order:
         "expires_at": CREATED,
         "paid_at": PAID,
         "param": '{"user_id": "123"}',
-        "extra": {},
+        "usdt_units": None,
+        "usdt_price_units": None,
+        "chain": None,
+        "address": None,
         **fields,
     }
-    return Order(**values)
+    return order_row(**values)
 
 
 def test_usdt_body_has_the_documented_fields_and_a_valid_signature() -> None:

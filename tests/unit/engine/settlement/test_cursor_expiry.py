@@ -22,8 +22,8 @@ from engine.settlement import (
     settle_transfer,
 )
 from tests.dbharness import Db
-from tests.factories import make_merchant, make_wallets
-from tests.unit.engine.settlement.helpers import RULES, T0, new_order, paying
+from tests.factories import T0, make_merchant, make_order, make_wallets, paying
+from tests.unit.engine.settlement.helpers import RULES
 
 HEADS = Heads(head=120, final=108, head_time=T0)
 
@@ -52,7 +52,7 @@ async def test_cursor_starts_once_and_advances_conditionally(shop: Db) -> None:
 
 
 async def test_failed_ingest_rolls_back_the_cursor_with_the_transfers(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     async with shop.sessions() as session:
         await init_cursor(session, "eth", 100, T0)
         await session.commit()
@@ -76,8 +76,8 @@ async def test_set_cursor_moves_anywhere(shop: Db) -> None:
 
 
 async def test_expiry_moves_due_chain_orders_and_keeps_them_payable(shop: Db) -> None:
-    due = await new_order(shop)
-    fresh = await new_order(shop, now=T0 + timedelta(minutes=20))
+    due = await make_order(shop)
+    fresh = await make_order(shop, now=T0 + timedelta(minutes=20))
     at = due.expires_at + timedelta(seconds=1)
     async with shop.sessions() as session:
         assert await expire_due(session, at) == 1
@@ -92,7 +92,7 @@ async def test_expiry_moves_due_chain_orders_and_keeps_them_payable(shop: Db) ->
 
 
 async def test_fiat_orders_are_left_to_their_channel(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     async with shop.sessions() as session:
         row = await session.get(Order, order.id)
         assert row is not None
@@ -108,7 +108,7 @@ async def test_two_settlers_of_one_transfer_settle_once(pg_db: Db) -> None:
     unique (chain, tx, log) let exactly one settle."""
     await make_merchant(pg_db)
     await make_wallets(pg_db, "eth", 1)
-    order = await new_order(pg_db)
+    order = await make_order(pg_db)
     t = paying(order)
     first, second = pg_db.sessions(), pg_db.sessions()
     try:

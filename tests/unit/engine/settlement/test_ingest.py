@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from engine.models import Notification, Order, Transfer
 from engine.settlement import ingest
 from tests.dbharness import Db
-from tests.factories import eth_address, make_merchant, make_wallets
-from tests.unit.engine.settlement.helpers import PAYER, RULES, T0, new_order, paying
+from tests.factories import PAYER, T0, eth_address, make_merchant, make_order, make_wallets, paying
+from tests.unit.engine.settlement.helpers import RULES
 
 NOW = T0 + timedelta(hours=2)
 
@@ -49,7 +49,7 @@ async def count(db: Db, model: type) -> int:
 
 
 async def test_exact_transfer_pays_the_order_and_queues_one_notification(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     t = paying(order, block_number=4242)
     result = await run_ingest(shop, [t])
     assert result.matched_orders == [order.id] and not result.unmatched
@@ -63,8 +63,8 @@ async def test_exact_transfer_pays_the_order_and_queues_one_notification(shop: D
 
 
 async def test_replaying_the_same_range_changes_nothing(shop: Db) -> None:
-    order = await new_order(shop)
-    other = await new_order(shop)
+    order = await make_order(shop)
+    other = await make_order(shop)
     batch = [paying(order), paying(other, amount_units=1)]
     first = await run_ingest(shop, batch)
     again = await run_ingest(shop, batch)
@@ -75,7 +75,7 @@ async def test_replaying_the_same_range_changes_nothing(shop: Db) -> None:
 
 
 async def test_duplicates_inside_one_batch_are_recorded_once(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     t = paying(order)
     result = await run_ingest(shop, [t, t])
     assert result.matched_orders == [order.id] and result.duplicates == 1
@@ -83,7 +83,7 @@ async def test_duplicates_inside_one_batch_are_recorded_once(shop: Db) -> None:
 
 
 async def test_payment_after_expiry_within_late_window_is_paid_late(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     t = paying(order, at=order.expires_at + timedelta(minutes=29))
     await run_ingest(shop, [t])
     paid = await load(shop, order.id)
@@ -100,7 +100,7 @@ async def test_payment_after_expiry_within_late_window_is_paid_late(shop: Db) ->
 async def test_transfer_outside_the_window_is_unmatched(
     shop: Db, offset: timedelta | None, reason: str
 ) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     when = order.created_at + offset if offset is not None else order.expires_at + timedelta(minutes=31)
     result = await run_ingest(shop, [paying(order, at=when)])
     assert dict(result.unmatched) == {reason: 1}
@@ -111,7 +111,7 @@ async def test_transfer_outside_the_window_is_unmatched(
 
 @pytest.mark.parametrize(("delta", "reason"), [(-1, "underpaid"), (1, "overpaid"), (-5_000_000, "underpaid")])
 async def test_wrong_amount_names_the_likely_order(shop: Db, delta: int, reason: str) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     assert order.usdt_units is not None
     result = await run_ingest(shop, [paying(order, amount_units=order.usdt_units + delta)])
     assert dict(result.unmatched) == {reason: 1}
@@ -121,7 +121,7 @@ async def test_wrong_amount_names_the_likely_order(shop: Db, delta: int, reason:
 
 
 async def test_transfer_with_no_order_at_all_is_kept(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     stranger = paying(order, to_address=eth_address(2), amount_units=123)
     result = await run_ingest(shop, [stranger])
     assert dict(result.unmatched) == {"no_order": 1}
@@ -130,7 +130,7 @@ async def test_transfer_with_no_order_at_all_is_kept(shop: Db) -> None:
 
 
 async def test_second_payment_of_a_paid_order_is_unmatched(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     first, second = paying(order), paying(order)
     await run_ingest(shop, [first])
     result = await run_ingest(shop, [second])
@@ -139,7 +139,7 @@ async def test_second_payment_of_a_paid_order_is_unmatched(shop: Db) -> None:
 
 
 async def test_two_payments_in_one_batch_settle_once(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     a, b = paying(order, block_number=10), paying(order, block_number=11)
     result = await run_ingest(shop, [b, a])
     assert result.matched_orders == [order.id] and dict(result.unmatched) == {"already_paid": 1}
@@ -147,7 +147,7 @@ async def test_two_payments_in_one_batch_settle_once(shop: Db) -> None:
 
 
 async def test_wrong_token_and_failed_receipt_never_settle(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     fake_token = paying(order, token_contract=eth_address(0xDEAD))
     reverted = paying(order, success=False)
     result = await run_ingest(shop, [fake_token, reverted])
@@ -156,14 +156,14 @@ async def test_wrong_token_and_failed_receipt_never_settle(shop: Db) -> None:
 
 
 async def test_token_contract_compares_case_insensitively_on_evm(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     lower = paying(order, token_contract=RULES.token_contract.lower())
     result = await run_ingest(shop, [lower])
     assert result.matched_orders == [order.id]
 
 
 async def test_closed_order_is_not_paid(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     async with shop.sessions() as session:
         row = await session.get(Order, order.id)
         assert row is not None
@@ -174,7 +174,7 @@ async def test_closed_order_is_not_paid(shop: Db) -> None:
 
 
 async def test_order_without_notify_url_is_paid_without_notification(shop: Db) -> None:
-    order = await new_order(shop, notify_url="")
+    order = await make_order(shop, notify_url="")
     await run_ingest(shop, [paying(order)])
     assert (await load(shop, order.id)).status == "paid"
     assert await count(shop, Notification) == 0
@@ -183,9 +183,9 @@ async def test_order_without_notify_url_is_paid_without_notification(shop: Db) -
 async def test_old_order_on_a_relet_amount_does_not_take_a_new_payment(shop: Db) -> None:
     """The slot is re-let after expiry + late window: a payment in the new
     order's window pays the new order, never the old one."""
-    old = await new_order(shop)
+    old = await make_order(shop)
     later = old.expires_at + timedelta(minutes=31)
-    new = await new_order(shop, now=later)
+    new = await make_order(shop, now=later)
     assert (new.address, new.usdt_units) == (old.address, old.usdt_units)
     result = await run_ingest(shop, [paying(new, at=later + timedelta(minutes=1))], now=later)
     assert result.matched_orders == [new.id]
@@ -193,7 +193,7 @@ async def test_old_order_on_a_relet_amount_does_not_take_a_new_payment(shop: Db)
 
 
 async def test_ingest_refuses_transfers_of_another_chain(shop: Db) -> None:
-    order = await new_order(shop)
+    order = await make_order(shop)
     with pytest.raises(ValueError, match="another chain"):
         await run_ingest(shop, [replace(paying(order), chain="tron")])
     assert await transfer_rows(shop) == []
@@ -202,9 +202,9 @@ async def test_ingest_refuses_transfers_of_another_chain(shop: Db) -> None:
 async def test_block_in_the_same_second_as_the_order_counts(shop: Db) -> None:
     """Block timestamps are whole seconds: a block mined in the order's own
     second carries a time before created_at and must still match."""
-    order = await new_order(shop, now=T0 + timedelta(milliseconds=700))
+    order = await make_order(shop, now=T0 + timedelta(milliseconds=700))
     assert order.usdt_units is not None
-    short = await new_order(shop, now=T0 + timedelta(milliseconds=800), price_units=20_000_000)
+    short = await make_order(shop, now=T0 + timedelta(milliseconds=800), amount_units=20_000_000)
     assert short.usdt_units is not None
     result = await run_ingest(
         shop, [paying(order, at=T0), paying(short, at=T0, amount_units=short.usdt_units - 1)]
@@ -220,7 +220,7 @@ async def test_unmatched_rows_written_concurrently_are_counted_as_existing(shop:
     from engine.settlement.matching import Verdict
     from engine.settlement.rules import Reason
 
-    order = await new_order(shop)
+    order = await make_order(shop)
     rows = [(paying(order, amount_units=i, log_index=i), Verdict(None, Reason.NO_ORDER)) for i in range(1, 6)]
     async with shop.sessions() as session:
         assert await insert_unmatched(session, rows[:2], NOW, "watcher") == ({"no_order": 2}, 0)
