@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -31,7 +31,7 @@ from bridges.alipay_certs import (
 from bridges.http import make_client, send
 from bridges.keys import load_private_key, load_public_key, rsa_sign, rsa_verify
 from engine import money
-from engine.clock import Clock, SystemClock
+from engine.clock import CHINA, Clock, SystemClock
 from engine.config import AlipaySettings
 from engine.errors import BadInput, UsdtPayError
 from engine.fiat.channel import (
@@ -48,7 +48,6 @@ from engine.signing import JsonNumber
 
 log = logging.getLogger("usdtpay.bridges.alipay")
 
-CHINA = timezone(timedelta(hours=8))
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 STATUS = {
     "WAIT_BUYER_PAY": PaymentStatus.PENDING,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
+
+# Beijing time (UTC+8, no daylight saving): the channels' and the Chinese
+# faces' wall clock, whatever the deployment's own time zone is.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class Clock(Protocol):

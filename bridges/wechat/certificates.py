@@ -18,20 +18,19 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bridges.wechat.crypto import PlatformVerifier, UnknownSerial, decrypt_resource
-from engine.clock import Clock
+from engine.clock import CHINA, Clock
 from engine.fiat.channel import CallbackRejected, ChannelError
 
 log = logging.getLogger("usdtpay.bridges.wechat")
 
 CHANNEL = "wechat"
-CHINA = timezone(timedelta(hours=8))
 # Callbacks are unauthenticated until verified: without a pause, a stream of
 # made-up serials would make us call WeChat once per callback.
 UNKNOWN_SERIAL_COOLDOWN = timedelta(seconds=60)

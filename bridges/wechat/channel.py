@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +22,7 @@ from bridges.wechat.crypto import (
     decrypt_resource,
     jsapi_params,
 )
-from engine.clock import Clock, SystemClock
+from engine.clock import CHINA, Clock, SystemClock
 from engine.config import WechatSettings
 from engine.errors import BadInput
 from engine.fiat.channel import (
@@ -39,7 +39,6 @@ from engine.signing import loads_exact
 
 log = logging.getLogger("usdtpay.bridges.wechat")
 
-CHINA = timezone(timedelta(hours=8))
 STATUS = {
     "SUCCESS": PaymentStatus.PAID,
     "REFUND": PaymentStatus.REFUNDED,

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from engine import money
+from engine.clock import CHINA
 from engine.models import Merchant, Order
 from engine.signing import md5_sign, render_value
 
 # The Chinese faces (002, 003) print wall-clock times in China time.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 USDT_CHAIN_TYPE = {"tron": 1, "eth": 2}
 USDT_STATUS = {"paid": "paid", "expired": "expired", "failed": "failed", "closed": "failed"}
