@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes.exchanges.htx_sim import DEPOSITS, HtxKey, HtxSim
 from watchers.exchanges.errors import ExchangeAuthError, ExchangeError, ExchangeMalformed, ExchangeRateLimited
-from watchers.exchanges.htx import HtxClient, canonical, sign
+from watchers.exchanges.htx.client import HtxClient, canonical, sign
 
 
 def client_for(sim: HtxSim, key: HtxKey, **overrides: object) -> HtxClient:

@@ -17,7 +17,7 @@ from watchers.exchanges.errors import (
     ExchangeMalformed,
     ExchangeRateLimited,
 )
-from watchers.exchanges.okx import OkxClient, iso_ms, sign
+from watchers.exchanges.okx.client import OkxClient, iso_ms, sign
 
 
 def client_for(sim: OkxSim, key: OkxKey, **overrides: object) -> OkxClient:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.fakes.exchanges.binance_sim import DEPOSITS, PAY, BinanceKey, BinanceSim
-from watchers.exchanges.binance import BinanceClient, sign, windows
+from watchers.exchanges.binance.client import BinanceClient, sign, windows
 from watchers.exchanges.errors import (
     ExchangeAuthError,
     ExchangeBanned,

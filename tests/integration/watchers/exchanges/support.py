@@ -1,4 +1,4 @@
-"""Simulators for the exchange client tests (fixtures only; nothing to import)."""
+"""Simulators for the exchange client tests, as fixtures (conftest.py re-exports them)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,5 @@
+"""OKX v5 receiving accounts."""
+
+from watchers.exchanges.okx.client import OkxClient
+
+__all__ = ["OkxClient"]
