@@ -9,9 +9,8 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
-from api.http import metrics, pages, receivers
+from api.http import docs, metrics, pages, receivers
 from api.http.faces import cashier, checkout, dryad, quickpay, usdt
 from api.http.state import AppState
 from bridges.registry import build_channels, close_channels
@@ -21,7 +20,13 @@ from engine.db import create_engine, create_session_factory
 from engine.work import create_runner
 
 
-@get("/healthz", operation_id="liveness", summary="Liveness: answers without touching the database")
+@get(
+    "/healthz",
+    operation_id="liveness",
+    summary="Liveness: answers without touching the database",
+    description="Readiness (database, watchers, rate, notifier) is /api/health.",
+    response_description='Always `{"ok": true}` while the process serves requests',
+)
 async def healthz() -> dict[str, bool]:
     return {"ok": True}
 
@@ -60,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         receivers.router(),
         metrics.router(),
         *pages.routers(),
+        docs.assets_router(),
     ]
     return Litestar(
         route_handlers=[healthz, *routers],
@@ -68,5 +74,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         # Litestar's default config would replace the root handler.
         logging_config=None,
         dependencies={"app_state": Provide(provide_app_state, sync_to_thread=False)},
-        openapi_config=OpenAPIConfig(title="usdtpay", version="0.1.0", path="/schema"),
+        openapi_config=docs.openapi_config(),
     )

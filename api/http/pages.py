@@ -16,6 +16,7 @@ from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
+from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
 from api.http.wire import client_ip
 
@@ -65,6 +66,10 @@ def render_qr_svg(data: str) -> bytes:
     summary="A QR code (SVG) of `data`, for the cashier page",
     description=f"`data` is the text to encode, at most {QR_MAX_CHARS} characters.",
     tags=["cashier page"],
+    operation_class=doc.svg_answer(
+        parameters=[doc.query("data", doc.string("the text to encode", max_length=QR_MAX_CHARS))],
+        errors={400: "data missing, too long, or does not fit a QR code", 429: "too many QR requests"},
+    ),
 )
 async def qr_svg(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     values = request.query_params.getall("data", [])

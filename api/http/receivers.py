@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, post
 
+from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
 from engine.db import unit_of_work
 from engine.errors import UsdtPayError
@@ -22,6 +23,11 @@ from engine.fiat.channel import CallbackAck, Channel, ChannelEvent, PaymentStatu
 log = logging.getLogger("usdtpay.notify")
 
 MAX_CALLBACK_BYTES = 64 * 1024
+CALLBACK_ANSWERS = {
+    200: "The channel's own answer: `success` / `fail` (Alipay), `OK` / `FAIL` (QuickPay), or WeChat's "
+    "JSON success body. A failure answer makes the channel send again later.",
+    400: "WeChat only: the callback was not verified or not applied (WeChat's JSON FAIL body).",
+}
 
 
 def _answer(ack: CallbackAck) -> Response[bytes]:
@@ -71,14 +77,27 @@ async def receive(state: AppState, name: str, request: Request[Any, Any, Any]) -
 
 
 @post(
-    "/notify/wechat", operation_id="notifyWechat", summary="WeChat Pay v3 payment callback", status_code=200
+    "/notify/wechat",
+    operation_id="notifyWechat",
+    summary="WeChat Pay v3 payment callback",
+    status_code=200,
+    operation_class=doc.raw_callback(
+        body="WeChat Pay's JSON callback (AES-256-GCM resource), signed in the Wechatpay-* headers",
+        answers=CALLBACK_ANSWERS,
+    ),
 )
 async def notify_wechat(request: Request[Any, Any, Any], app_state: AppState) -> Response[bytes]:
     return await receive(app_state, "wechat", request)
 
 
 @post(
-    "/notify/alipay", operation_id="notifyAlipay", summary="Alipay asynchronous notification", status_code=200
+    "/notify/alipay",
+    operation_id="notifyAlipay",
+    summary="Alipay asynchronous notification",
+    status_code=200,
+    operation_class=doc.raw_callback(
+        body="Alipay's form-encoded notification, RSA2-signed (sign, sign_type)", answers=CALLBACK_ANSWERS
+    ),
 )
 async def notify_alipay(request: Request[Any, Any, Any], app_state: AppState) -> Response[bytes]:
     return await receive(app_state, "alipay", request)
@@ -89,6 +108,9 @@ async def notify_alipay(request: Request[Any, Any, Any], app_state: AppState) ->
     operation_id="notifyQuickpay",
     summary="QuickPay (Lianke) payment callback",
     status_code=200,
+    operation_class=doc.raw_callback(
+        body="QuickPay's callback fields, MD5-signed with the store key", answers=CALLBACK_ANSWERS
+    ),
 )
 async def notify_quickpay(request: Request[Any, Any, Any], app_state: AppState) -> Response[bytes]:
     return await receive(app_state, "quickpay", request)

@@ -104,6 +104,8 @@ def documented(
     body_example: dict[str, Any] | None = None,
     form: bool = False,
     parameters: Sequence[Parameter] = (),
+    error_meanings: Mapping[int, str] | None = None,
+    error_examples: Mapping[int, dict[str, Any]] | None = None,
 ) -> type[Operation]:
     """An Operation class carrying the face's request body, query
     parameters, success answer and error envelope (with the seed examples)."""
@@ -127,10 +129,51 @@ def documented(
                 "200": OpenAPIResponse(description="Success", content={JSON: _media(answer, answer_example)})
             }
             for status in error_statuses:
+                meaning = (error_meanings or {}).get(status, "")
                 responses[str(status)] = OpenAPIResponse(
-                    description="Error in the face's envelope",
-                    content={JSON: _media(error, error_example)},
+                    description=f"Error in the face's envelope. {meaning}".strip(),
+                    content={JSON: _media(error, (error_examples or {}).get(status, error_example))},
                 )
             self.responses = responses
 
     return DocumentedOperation
+
+
+def raw_callback(*, body: str, answers: Mapping[int, str]) -> type[Operation]:
+    """An Operation for a channel's callback: the body is the channel's own
+    signed format (described, not modelled), the answers are what the
+    channel expects to read back."""
+
+    @dataclass
+    class CallbackOperation(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = RequestBody(
+                content={"*/*": OpenAPIMediaType(schema=string(body))}, required=True, description=body
+            )
+            self.responses = {
+                str(status): OpenAPIResponse(
+                    description=text,
+                    content={"*/*": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+                )
+                for status, text in answers.items()
+            }
+
+    return CallbackOperation
+
+
+def svg_answer(*, parameters: Sequence[Parameter], errors: Mapping[int, str]) -> type[Operation]:
+    """An Operation answering an SVG image, errors as plain text."""
+
+    @dataclass
+    class SvgOperation(Operation):
+        def __post_init__(self) -> None:
+            self.parameters = list(parameters)
+            text = {"text/plain": OpenAPIMediaType(schema=string())}
+            self.responses = {
+                "200": OpenAPIResponse(
+                    description="the QR code", content={"image/svg+xml": OpenAPIMediaType(schema=string())}
+                ),
+                **{str(s): OpenAPIResponse(description=d, content=text) for s, d in errors.items()},
+            }
+
+    return SvgOperation

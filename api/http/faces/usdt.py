@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 
+from api.http.faces import usdt_doc
 from api.http.state import AppState
 from api.http.wire import client_ip, int_field, read_fields, text_field
 from engine import money
@@ -127,7 +128,16 @@ def query_data(order: Order) -> dict[str, Any]:
     }
 
 
-@post("/api/pay/create", operation_id="usdtCreateOrder", summary="Create a USDT order (seed 004)")
+@post(
+    "/api/pay/create",
+    operation_id="usdtCreateOrder",
+    summary="Create a USDT order (seed 004)",
+    description="Creates an order priced in CNY or USDT and answers the unique USDT amount and the "
+    "address to pay (scanpay 1) or the cashier URL (scanpay 0). The same order_no with the same "
+    "parameters answers the original order (safe retry). " + usdt_doc.SIGNATURE_NOTE,
+    status_code=200,
+    operation_class=usdt_doc.create_doc(),
+)
 async def create(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     fields = await read_fields(request)
     merchant = await authenticate(app_state, request, fields)
@@ -137,7 +147,14 @@ async def create(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     return envelope(order_data(order, app_state, scanpay))
 
 
-@get("/api/pay/query", operation_id="usdtQueryOrder", summary="Query an order (seed 004)")
+@get(
+    "/api/pay/query",
+    operation_id="usdtQueryOrder",
+    summary="Query an order (seed 004)",
+    description="The order's status and payment time, by the merchant's order_no (query string). "
+    + usdt_doc.SIGNATURE_NOTE,
+    operation_class=usdt_doc.query_doc(),
+)
 async def query(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     fields = await read_fields(request)
     merchant = await authenticate(app_state, request, fields)
@@ -154,7 +171,18 @@ def parse_supplement(fields: dict[str, Any]) -> tuple[str, str, str | None]:
     return order_no, tx_hash, payer
 
 
-@post("/api/pay/supplement", operation_id="usdtSupplement", summary="Settle an order by tx hash (seed 004)")
+@post(
+    "/api/pay/supplement",
+    operation_id="usdtSupplement",
+    summary="Settle an order by tx hash (seed 004)",
+    description="Checks the transaction on the order's chain (USDT contract, recipient, exact amount, "
+    "final block, time window, hash unused) and marks the order paid. A failed check answers 422 "
+    "with `data.reason` (tx_not_found, tx_not_final, tx_failed, wrong_token, wrong_recipient, "
+    "amount_differs, payer_differs, tx_too_early, tx_too_late, hash_used, order_already_paid). "
+    + usdt_doc.SIGNATURE_NOTE,
+    status_code=200,
+    operation_class=usdt_doc.supplement_doc(),
+)
 async def supplement(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     """Verify the transaction on the order's chain and settle the order.
 
