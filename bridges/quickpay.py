@@ -6,8 +6,11 @@ scheme (`auth_scheme = "md5"`) is the common one for such gateways: every
 non-empty top-level field except the signature, sorted by name, rendered as
 `k=v` (nested values as compact JSON) and joined with `&`, then
 `&key=<store key>`; the upper-case MD5 hex goes in the `sign` field.
-Callbacks are checked the same way; responses are checked when they carry
-a signature. Amounts are fen on both sides.
+Callbacks are checked the same way, and so is every answer that carries
+data (an unsigned one is refused). With `auth_scheme = "none"` nothing is
+signed: callbacks are then accepted only from `callback_networks` and
+only as a hint, settled from what QuickPay/Query answers. Amounts are fen
+on both sides.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 
 from bridges.http import make_client, send
-from engine.clock import Clock, SystemClock
+from engine.clock import CHINA, Clock, SystemClock
 from engine.config import QuickPaySettings
 from engine.errors import BadInput
 from engine.fiat.channel import (
@@ -41,7 +44,6 @@ from engine.signing import loads_exact, render_value
 
 log = logging.getLogger("usdtpay.bridges.quickpay")
 
-CHINA = timezone(timedelta(hours=8))
 PAYTYPE = {"wechat": 11, "alipay": 21}
 STATUS = {
     "SUCCESSED": PaymentStatus.PAID,
@@ -114,6 +116,10 @@ class QuickPayChannel:
             raise BadInput("USDTPAY_QUICKPAY__STORE_NO is required")
         if settings.auth_scheme == "md5" and not settings.store_key.get_secret_value():
             raise BadInput("USDTPAY_QUICKPAY__STORE_KEY is required with auth_scheme md5")
+        if settings.auth_scheme == "none" and not settings.callback_networks:
+            # Settings validation refuses this too; a channel built from
+            # hand-made settings must not start open either.
+            raise BadInput("USDTPAY_QUICKPAY__CALLBACK_NETWORKS is required with auth_scheme none")
         self.settings = settings
         self.notify_url = notify_url
         self.clock = clock or SystemClock()
@@ -154,8 +160,10 @@ class QuickPayChannel:
             raise ChannelError(self.name, "bad_response", "answer is not a JSON object")
         raw_data = answer.get("data")
         data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
-        if self.settings.sign_field in data and not self._check(data):
-            raise ChannelError(self.name, "bad_signature", "response signature does not verify")
+        # Whatever the gateway states about a payment must be signed: an
+        # answer with data and no signature is as good as a forged one.
+        if data and not self._check(data):
+            raise ChannelError(self.name, "bad_signature", "response signature is missing or does not verify")
         if answer.get("code") != "SUCCESS":
             code = str(answer.get("code") or "unknown")
             message = str(answer.get("msg") or data.get("error") or data.get("message") or "")
@@ -243,7 +251,32 @@ class QuickPayChannel:
             raise CallbackRejected("callback signature does not verify with the store key")
         if fields.get("store_no") != self.settings.store_no:
             raise CallbackRejected(f"store_no {str(fields.get('store_no'))[:32]!r} is not ours")
-        return self._event(fields)
+        event = self._event(fields)
+        if self.settings.auth_scheme == "none":
+            return await self._confirmed(event)
+        return event
+
+    async def _confirmed(self, claimed: ChannelEvent) -> ChannelEvent:
+        """An unsigned callback is only a hint: what counts is the gateway's
+        own answer to QuickPay/Query, which must agree with the callback."""
+        try:
+            event = await self.query(claimed.out_trade_no)
+        except ChannelError as exc:
+            reason = f"unsigned callback not confirmed: the query failed ({exc.message})"
+            raise CallbackRejected(reason) from exc
+        if event is None:
+            raise CallbackRejected(f"unsigned callback for unknown payment {claimed.out_trade_no[:64]!r}")
+        same = (event.status, event.channel_trade_no, event.amount_fen) == (
+            claimed.status,
+            claimed.channel_trade_no,
+            claimed.amount_fen,
+        )
+        if not same:
+            raise CallbackRejected(
+                f"unsigned callback for {claimed.out_trade_no[:64]!r} says {claimed.status}, "
+                f"QuickPay/Query says {event.status}; nothing changed"
+            )
+        return event
 
     def _event(self, data: Mapping[str, Any]) -> ChannelEvent:
         state = str(data.get("transaction_status", ""))

@@ -7,11 +7,12 @@ double underscore, e.g. `USDTPAY_ORDERS__EXPIRE_MINUTES=15`.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -179,11 +180,31 @@ class QuickPaySettings(BaseModel):
     store_key: SecretStr = SecretStr("")
     auth_scheme: Literal["md5", "none"] = "md5"
     sign_field: str = "sign"
+    # Source networks (CIDR) allowed to post /notify/quickpay; empty = any
+    # source (md5 callbacks carry a signature). Required with auth_scheme
+    # "none": an unsigned callback is then only a hint that the bridge
+    # confirms with QuickPay/Query before anything changes.
+    callback_networks: list[str] = []
     api_base_url: str = "https://www.liankeonline.com"
     default_paytype: Literal[11, 21] = 11
     operator: str = "WEB"
     notify_url: str = ""  # default: <orders.public_base_url>/notify/quickpay
     timeout_seconds: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _callbacks_authenticated(self) -> QuickPaySettings:
+        """No setting may let an unverified callback in from anywhere."""
+        for network in self.callback_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"quickpay.callback_networks: {network!r} is not a CIDR network") from exc
+        if self.enabled and self.auth_scheme == "none" and not self.callback_networks:
+            raise ValueError(
+                "quickpay.auth_scheme 'none' leaves /notify/quickpay unauthenticated: set "
+                "USDTPAY_QUICKPAY__CALLBACK_NETWORKS to the gateway's source networks (JSON list of CIDR)"
+            )
+        return self
 
 
 class FiatSettings(BaseModel):

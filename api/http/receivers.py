@@ -8,6 +8,7 @@ logged, and gets the provider's failure answer (so it may send again).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from litestar import Request, Response, Router, post
 
 from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
+from api.http.wire import client_ip
 from engine.db import unit_of_work
 from engine.errors import UsdtPayError
 from engine.fiat import service as fiat
@@ -47,12 +49,29 @@ async def _apply(state: AppState, name: str, event: ChannelEvent) -> None:
                 await fiat.mark_payment(session, payment.id, event.status.value, note=f"{name} callback")
 
 
+def _source_allowed(state: AppState, name: str, source: str) -> bool:
+    """A channel with `callback_networks` set takes callbacks from there only
+    (QuickPay without signatures must set them; see engine.config)."""
+    networks: list[str] = getattr(getattr(state.settings, name, None), "callback_networks", [])
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in networks)
+
+
 async def receive(state: AppState, name: str, request: Request[Any, Any, Any]) -> Response[bytes]:
     channel: Channel | None = state.channels.get(name)
     if channel is None:
         return Response(
             content=f"channel {name} is not enabled".encode(), status_code=404, media_type="text/plain"
         )
+    source = client_ip(request)
+    if not _source_allowed(state, name, source):
+        log.warning("%s callback refused: source %s is outside its callback_networks", name, source)
+        return _answer(channel.ack(False))
     body = await request.body()
     if len(body) > MAX_CALLBACK_BYTES:
         log.warning("%s callback refused: body of %d bytes", name, len(body))

@@ -51,15 +51,18 @@ class SimPayment:
 
 
 class QuickPaySim(ThreadedSim):
-    def __init__(self, *, store_no: str, store_key: str) -> None:
+    def __init__(self, *, store_no: str, store_key: str, signed: bool = True) -> None:
         super().__init__()
         self.store_no, self.store_key = store_no, store_key
+        # signed=False: a gateway that authenticates some other way
+        # (auth_scheme "none"): requests, answers and callbacks carry no sign.
+        self.signed = signed
         self.payments: dict[str, SimPayment] = {}
         self.faults: list[SimResponse] = []
         self.callbacks: list[tuple[str, bytes]] = []
 
     def _answer(self, code: str, msg: str, data: dict[str, Any] | None = None) -> SimResponse:
-        if data is not None:
+        if data is not None and self.signed:
             data = data | {"sign": md5_sign(data, self.store_key)}
         body = json.dumps({"code": code, "msg": msg, "data": data}, ensure_ascii=False).encode()
         return SimResponse(200, body, {"Content-Type": "application/json; charset=utf-8"})
@@ -72,7 +75,7 @@ class QuickPaySim(ThreadedSim):
             return SimResponse(
                 400, b'{"Message":"The request is invalid."}', {"Content-Type": "application/json"}
             )
-        if fields.get("sign") != md5_sign(fields, self.store_key):
+        if self.signed and fields.get("sign") != md5_sign(fields, self.store_key):
             return self._answer("FAILED", "签名错误")
         if fields.get("store_no") != self.store_no:
             return self._answer("FAILED", "门店不存在")
@@ -185,7 +188,8 @@ class QuickPaySim(ThreadedSim):
 
     def callback(self, payment: SimPayment, *, key: str | None = None, **override: Any) -> bytes:
         fields = self.result_info(payment) | {"bank_type": "OTHERS", "buyer": "oUpF8uMu"} | override
-        fields["sign"] = md5_sign(fields, key or self.store_key)
+        if self.signed:
+            fields["sign"] = md5_sign(fields, key or self.store_key)
         return json.dumps(fields, ensure_ascii=False).encode()
 
     async def pay(self, no: str, *, drop: bool = False, **override: Any) -> httpx.Response | None:

@@ -72,6 +72,37 @@ def _presented_key(request: Request[Any, Any, Any]) -> str:
     return value.strip()
 
 
+async def key_merchant(state: AppState, request: Request[Any, Any, Any]) -> Merchant | None:
+    """The merchant whose API key the request presents; None when it presents
+    none; Forbidden when the key is wrong."""
+    presented = _presented_key(request)
+    if not presented:
+        return None
+    pid, _, key = presented.partition(":")
+    async with state.sessions() as session:
+        merchant = await get_merchant(session, pid) if pid else None
+    # Compare even for an unknown pid so timing says nothing about pids.
+    expected = merchant.key if merchant is not None else "\x00unknown-merchant"
+    if not hmac.compare_digest(expected.encode(), key.encode()) or merchant is None:
+        raise Forbidden(f"bad API key: send {API_KEY_HEADER.title()}: <pid>:<merchant key>")
+    return merchant
+
+
+async def owner_reading(state: AppState, request: Request[Any, Any, Any], order: Order) -> bool:
+    """Whether the caller reads `order` as its merchant: with that merchant's
+    API key, or (like an unsigned create) from a trusted network for the
+    default merchant's order. Payment ids and channel trade numbers, what a
+    forged channel callback would need, are shown to the owner only."""
+    keyed = await key_merchant(state, request)
+    if keyed is not None:
+        return keyed.id == order.merchant_id
+    if not is_trusted(client_ip(request), state.settings.api.trusted_networks):
+        return False
+    async with state.sessions() as session:
+        default = await get_merchant(session, state.settings.api.default_pid)
+    return default is not None and default.id == order.merchant_id
+
+
 async def creating_merchant(state: AppState, request: Request[Any, Any, Any]) -> Merchant:
     """The merchant an unsigned create request acts for.
 
@@ -83,16 +114,10 @@ async def creating_merchant(state: AppState, request: Request[Any, Any, Any]) ->
     ip = client_ip(request)
     if not state.limiter.allow(f"ip:{ip}"):
         raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
-    presented = _presented_key(request)
+    keyed = await key_merchant(state, request)
+    if keyed is not None:
+        return keyed
     async with state.sessions() as session:
-        if presented:
-            pid, _, key = presented.partition(":")
-            merchant = await get_merchant(session, pid) if pid else None
-            # Compare even for an unknown pid so timing says nothing about pids.
-            expected = merchant.key if merchant is not None else "\x00unknown-merchant"
-            if not hmac.compare_digest(expected.encode(), key.encode()) or merchant is None:
-                raise Forbidden(f"bad API key: send {API_KEY_HEADER.title()}: <pid>:<merchant key>")
-            return merchant
         if not is_trusted(ip, state.settings.api.trusted_networks):
             raise Forbidden(
                 f"creating orders needs a merchant API key ({API_KEY_HEADER.title()}: <pid>:<key>) "

@@ -230,8 +230,13 @@ async def alipay_precreate(request: Request[Any, Any, Any], app_state: AppState)
     return await create_payment(request, app_state, "alipay")
 
 
-def order_data(state: AppState, order: Order, latest: ChannelPayment | None, status: str) -> dict[str, Any]:
-    trade_no = order.channel_trade_no or order.tx_hash or (latest.channel_trade_no if latest else None)
+def order_data(
+    state: AppState, order: Order, latest: ChannelPayment | None, status: str, *, owner: bool
+) -> dict[str, Any]:
+    # A channel trade number is what a forged channel callback needs: only
+    # the order's merchant reads it. A tx hash is public on the chain anyway.
+    fiat_trade_no = order.channel_trade_no or (latest.channel_trade_no if latest else None)
+    trade_no = (fiat_trade_no if owner else None) if order.tx_hash is None else order.tx_hash
     return {
         "id": order.id,
         "bizOrderId": order.merchant_order_no,
@@ -285,7 +290,9 @@ ORDER_EXAMPLE = {
                     "channel": doc.nullable(S()),
                     "status": S(enum=("INIT", "PENDING", "SUCCEEDED", "FAILED", "CANCELED", "EXPIRED")),
                     "subject": S(),
-                    "channelTradeNo": doc.nullable(S()),
+                    "channelTradeNo": doc.nullable(
+                        S("渠道交易号; a fiat trade number only for the order's merchant (X-Api-Key)")
+                    ),
                     "paidAt": doc.nullable(S()),
                     "expireAt": S(),
                     "createdAt": S(),
@@ -297,10 +304,11 @@ ORDER_EXAMPLE = {
         error_example={"code": 404, "msg": "no order 1234567890; check the order number", "data": None},
     ),
 )
-async def get_order(orderId: str, app_state: AppState) -> Response[Any]:
+async def get_order(orderId: str, request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     order, latest = await load(app_state, orderId)
     status = await dryad_status(app_state, order, latest)
-    return envelope(order_data(app_state, order, latest, status))
+    owner = await common.owner_reading(app_state, request, order)
+    return envelope(order_data(app_state, order, latest, status, owner=owner))
 
 
 @get(
@@ -311,7 +319,7 @@ async def get_order(orderId: str, app_state: AppState) -> Response[Any]:
         answer=envelope_of(
             doc.obj(
                 {
-                    "id": Int(),
+                    "id": doc.nullable(Int("交易流水ID; null unless the order's merchant asks (X-Api-Key)")),
                     "orderId": Int(),
                     "channel": S(),
                     "clientType": S(),
@@ -338,12 +346,16 @@ async def get_order(orderId: str, app_state: AppState) -> Response[Any]:
         error_example={"code": 404, "msg": "order 1234567890 has no transaction yet", "data": None},
     ),
 )
-async def latest_transaction(orderId: str, app_state: AppState) -> Response[Any]:
+async def latest_transaction(
+    orderId: str, request: Request[Any, Any, Any], app_state: AppState
+) -> Response[Any]:
     order, latest = await load(app_state, orderId)
     if latest is None:
         raise NotFound(f"order {order.id} has no channel transaction yet")
+    owner = await common.owner_reading(app_state, request, order)
     data = {
-        "id": latest.id,
+        # The payment id is the channel's out_trade_no: the owner's only.
+        "id": latest.id if owner else None,
         "orderId": order.id,
         "channel": CHANNEL.get(latest.channel, latest.channel.upper()),
         "clientType": CLIENT_TYPE.get(latest.client_type, latest.client_type.upper()),

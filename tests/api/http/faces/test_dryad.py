@@ -77,14 +77,18 @@ async def test_order_query_documented_fields_before_and_after_payment(faces: Fac
         data["paidAt"] is None and TIME.match(data["createdAt"]) and data["expireAt"] == created["expireAt"]
     )
     await faces.pay_fiat(created["orderId"], "4200001234567890")
-    data = (await faces.client.get(f"/api/pay/orders/{created['orderId']}")).json()["data"]
+    anonymous = (await faces.client.get(f"/api/pay/orders/{created['orderId']}")).json()["data"]
+    assert (anonymous["status"], anonymous["channelTradeNo"]) == ("SUCCEEDED", None)  # issue 12
+    data = (await faces.client.get(f"/api/pay/orders/{created['orderId']}", headers=API_KEY)).json()["data"]
     assert (data["status"], data["channelTradeNo"]) == ("SUCCEEDED", "4200001234567890")
     assert TIME.match(data["paidAt"])
 
 
 async def test_latest_transaction(faces: Faces) -> None:
     created = (await create(faces, "/api/pay/wechat/native", SEED_WECHAT))["data"]
-    resp = await faces.client.get(f"/api/pay/orders/{created['orderId']}/transactions/latest")
+    path = f"/api/pay/orders/{created['orderId']}/transactions/latest"
+    assert (await faces.client.get(path)).json()["data"]["id"] is None  # the merchant's only (issue 12)
+    resp = await faces.client.get(path, headers=API_KEY)
     assert resp.status_code == 200, resp.text
     data = resp.json()["data"]
     assert set(data) == {"id", "orderId", "channel", "clientType", "status", "qrBase64", "createdAt"}
