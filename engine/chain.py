@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -69,6 +69,9 @@ class TxLookup:
     success: bool = False
     final: bool = False
     transfers: tuple[ChainTransfer, ...] = ()
+    # The node's heads when asked, so a payer can be told "n / N" confirmations.
+    head: int | None = None
+    final_head: int | None = None
 
 
 class ChainReader(Protocol):
@@ -84,3 +87,16 @@ class ChainReader(Protocol):
     async def block_time(self, number: int) -> datetime: ...
 
     async def transaction(self, tx_hash: str) -> TxLookup: ...
+
+
+@runtime_checkable
+class UnconfirmedReader(Protocol):
+    """A reader that can also look above the final head (issue 17)."""
+
+    async def unconfirmed_transfers(
+        self, start: int, end: int, addresses: frozenset[str]
+    ) -> list[ChainTransfer]:
+        """USDT Transfer logs to `addresses` in blocks [start, end] above the
+        final head, as the node sees them now (they may still be reorganised
+        away). Never used to settle: only to show a payment as seen."""
+        ...

@@ -62,6 +62,9 @@ class TronSettings(BaseModel):
     start_block: int | None = None
     timeout_seconds: float = 10.0
     concurrency: int = Field(8, ge=1, le=64)  # block-info requests in flight (TronGrid: ~15/s per key)
+    # Read the head blocks above the solid head too (one more request per
+    # block), so the cashier page shows "payment received, confirming" at once.
+    track_unconfirmed: bool = True
 
 
 class EthSettings(BaseModel):
@@ -75,6 +78,9 @@ class EthSettings(BaseModel):
     timeout_seconds: float = 10.0
     # eth_getLogs topic lists are chunked so one filter stays small.
     addresses_per_filter: int = Field(100, ge=1)
+    # Read the blocks under the confirmation depth too (one more eth_getLogs
+    # per poll), so the cashier page shows "payment received, confirming" at once.
+    track_unconfirmed: bool = True
 
 
 class NotifySettings(BaseModel):

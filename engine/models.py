@@ -328,3 +328,29 @@ class TransferDecision(Base):
     note: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SeenTransfer(Base):
+    """A transfer in a block above the final head that would pay (or under /
+    over pay) an order. Not part of the books: the watcher rewrites a chain's
+    rows on every look at its unconfirmed blocks (engine.seen), so one that a
+    reorg drops is simply gone; settlement, reconcile and export never read it."""
+
+    __tablename__ = "seen_transfers"
+    __table_args__ = (
+        UniqueConstraint("chain", "tx_hash", "log_index"),
+        Index("ix_seen_transfers_chain_block", "chain", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(8))
+    tx_hash: Mapped[str] = mapped_column(String(80))
+    log_index: Mapped[int] = mapped_column(Integer)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    from_address: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(64))
+    amount_units: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    verdict: Mapped[str] = mapped_column(String(16))  # pays | underpaid | overpaid
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

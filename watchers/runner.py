@@ -28,6 +28,7 @@ def streamer_config(settings: Settings, chain: str) -> StreamerConfig:
         batch_blocks=group.batch_blocks,
         poll_seconds=group.poll_seconds,
         start_block=group.start_block,
+        track_unconfirmed=group.track_unconfirmed,
     )
 
 

@@ -2,8 +2,10 @@
 
 Each step: read the node's heads; take the range [cursor, min(final head,
 cursor + batch - 1)]; fetch its transfers to our addresses; ingest them and
-advance the cursor in ONE transaction (invariant 4). Caught up, it sleeps
-the poll interval. Provider errors back off (honouring Retry-After), a
+advance the cursor in ONE transaction (invariant 4). Caught up, it also
+reads the blocks above the final head and records the transfers there
+that concern an order as *seen* (engine.seen: never settled from, only
+shown to the payer), then sleeps the poll interval. Provider errors back off (honouring Retry-After), a
 "range too large" halves the range; neither ever moves the cursor. No
 database session is open while the node is asked.
 """
@@ -20,10 +22,12 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from engine.chain import ChainReader, Heads
+from engine.chain import ChainReader, Heads, UnconfirmedReader
 from engine.clock import Clock, SystemClock
 from engine.db import SessionFactory, unit_of_work
 from engine.models import Wallet
+from engine.seen.queries import prune_below
+from engine.seen.service import record_seen
 from engine.settlement import IngestResult, MatchRules, advance_cursor, ingest, init_cursor, record_heads
 from watchers.errors import ProviderError, RangeTooLarge
 
@@ -41,6 +45,7 @@ class StreamerConfig:
     start_block: int | None = None  # first start only; None means the final head
     base_backoff_s: float = 1.0
     max_backoff_s: float = 60.0
+    track_unconfirmed: bool = True  # record transfers above the final head as seen
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Progress:
     last_error: str | None = None
     started: float = field(default_factory=time.monotonic)
     blocks: int = 0
+    seen: int = 0  # transfers above the final head concerning an order, at the last look
+    seen_errors: int = 0
 
     @property
     def lag_blocks(self) -> int | None:
@@ -160,7 +167,7 @@ class Streamer:
             start,
         )
         if start > heads.final:
-            return await self._caught_up(heads)
+            return await self._caught_up(heads, start, addresses)
         end = min(heads.final, start + self.batch - 1)
         try:
             transfers = await self.reader.transfers(start, end, addresses) if addresses else []
@@ -174,20 +181,53 @@ class Streamer:
                     session, self.config.chain, transfers, self.clock.now(), self.config.rules
                 )
                 await advance_cursor(session, self.config.chain, start, end + 1, heads, self.clock.now())
+                # A seen row never outlives the final read of its block.
+                await prune_below(session, self.config.chain, end + 1)
         except Exception as exc:
             return self._failed(exc, f"ingesting blocks {start}-{end}")
         self._succeeded(start, end, result)
+        if end >= heads.final:
+            await self._look_above(end + 1, heads, addresses)
         delay = 0.0 if end < heads.final else self.config.poll_seconds
         return StepResult("ingested", delay=delay, start=start, end=end, ingested=result)
 
-    async def _caught_up(self, heads: Heads) -> StepResult:
+    async def _caught_up(self, heads: Heads, start: int, addresses: frozenset[str]) -> StepResult:
         try:
             async with unit_of_work(self.sessions) as session:
                 await record_heads(session, self.config.chain, heads, self.clock.now())
         except Exception as exc:
             return self._failed(exc, "recording the heads")
         self.failures = 0
+        await self._look_above(start, heads, addresses)
         return StepResult("caught_up", delay=self.config.poll_seconds)
+
+    async def _look_above(self, start: int, heads: Heads, addresses: frozenset[str]) -> None:
+        """Record the transfers of blocks [start, head] above the final head
+        as seen. A failure here costs only the early sign to the payer: it
+        is logged and never delays or moves the final scan."""
+        reader = self.reader
+        if not self.config.track_unconfirmed or not isinstance(reader, UnconfirmedReader):
+            return
+        first = max(start, heads.final + 1)
+        try:
+            found = []
+            if addresses and first <= heads.head:
+                found = await reader.unconfirmed_transfers(first, heads.head, addresses)
+            async with unit_of_work(self.sessions) as session:
+                change = await record_seen(
+                    session, self.config.chain, found, self.clock.now(), self.config.rules
+                )
+        except Exception as exc:
+            self.progress.seen_errors += 1
+            log.warning(
+                "%s watcher: reading blocks above the final head failed (%s: %s); payments there "
+                "show as seen later, settlement is not affected",
+                self.config.chain,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return
+        self.progress.seen = change.added + change.kept
 
     def _succeeded(self, start: int, end: int, result: IngestResult) -> None:
         self.failures = 0

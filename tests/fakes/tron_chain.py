@@ -171,6 +171,18 @@ class TronChain:
             self._tx_index[tx_hash] = block
             return planned
 
+    def drop_transfer(self, planned: PlannedTransfer) -> None:
+        """A fork replaced the transfer's block before it was solidified: the
+        transaction is gone from every view, full node and solidity node."""
+        with self._lock:
+            if planned.block <= self.head - self.solid_lag:
+                raise ValueError(f"block {planned.block} is solidified: it is never replaced")
+            entries = self.planned.get(planned.block, [])
+            self.planned[planned.block] = [e for e in entries if e["id"] != planned.tx_hash]
+            self.planned_transfers.remove(planned)
+            self._rendered.pop(planned.block, None)
+            self._tx_index.pop(planned.tx_hash, None)
+
     def transfers_to(self, addresses: set[str], start: int, end: int) -> list[tuple[str, int, str, int]]:
         """(tx hash, log index, recipient, amount) of successful USDT transfers to `addresses`."""
         ours = {hex20(a): a for a in addresses}

@@ -173,6 +173,14 @@ class EvmReader:
         unique = {(t.tx_hash, t.log_index): t for t in decoded if t.to_address in ours}
         return sorted(unique.values(), key=lambda t: (t.block_number, t.log_index))
 
+    async def unconfirmed_transfers(
+        self, start: int, end: int, addresses: frozenset[str]
+    ) -> list[ChainTransfer]:
+        """The same logs under the confirmation depth. Read again on every
+        poll (one eth_getLogs per chunk of recipients): a reorg there is
+        ordinary, and a log it removed must stop being shown as seen."""
+        return await self.transfers(start, end, addresses)
+
     async def transaction(self, tx_hash: str) -> TxLookup:
         """The tx and all its Transfer logs, for supplement: not found, not
         final (pending or under the confirmation depth), failed, or final."""
@@ -203,4 +211,6 @@ class EvmReader:
             success=success,
             final=number <= heads.final,
             transfers=transfers,
+            head=heads.head,
+            final_head=heads.final,
         )

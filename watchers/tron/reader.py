@@ -30,6 +30,8 @@ from watchers.tron.decode import (
 )
 
 INFO_BY_BLOCK = "walletsolidity/gettransactioninfobyblocknum"
+HEAD_INFO_BY_BLOCK = "wallet/gettransactioninfobyblocknum"
+MAX_HEAD_BLOCKS = 64  # head blocks read in one look; the solid lag is about 19
 
 
 class TronReader:
@@ -47,6 +49,9 @@ class TronReader:
         self._contract_hex = bare_hex20(usdt_contract)
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self._ours: tuple[frozenset[str], frozenset[str]] | None = None
+        # Head blocks already read, by number: each is asked for once.
+        self._head_blocks: dict[int, list[ChainTransfer]] = {}
+        self._head_for: frozenset[str] | None = None
 
     @classmethod
     def from_settings(cls, tron: TronSettings) -> TronReader:
@@ -90,6 +95,49 @@ class TronReader:
             raise errors.exceptions[0] from None
         return [t for task in tasks for t in task.result()]
 
+    async def unconfirmed_transfers(
+        self, start: int, end: int, addresses: frozenset[str]
+    ) -> list[ChainTransfer]:
+        """Transfers in head blocks [start, end] from the full-node API, each
+        block asked for once: at most one more request per block.
+
+        A TRON block above the solid head is rarely replaced; when one is,
+        its transfers stay "seen" until the solid scan passes the block, and
+        the streamer forgets them then. An empty answer for the newest block
+        is not kept (mainnet blocks are never empty: the node behind a load
+        balancer may not have it yet)."""
+        ours = self._recipients_hex(addresses)
+        if ours is not self._head_for:  # other recipients: what was read no longer applies
+            self._head_blocks, self._head_for = {}, ours
+        for number in [n for n in self._head_blocks if n < start]:
+            del self._head_blocks[number]
+        missing = [n for n in range(start, end + 1) if n not in self._head_blocks][:MAX_HEAD_BLOCKS]
+        if ours and missing:
+            await self._read_head_blocks(missing, end, ours)
+        return [t for n in range(start, end + 1) for t in self._head_blocks.get(n, [])]
+
+    async def _read_head_blocks(self, numbers: list[int], newest: int, ours: frozenset[str]) -> None:
+        async def one(number: int) -> tuple[int, Any]:
+            async with self._semaphore:
+                answer, _ = await self.client.call(HEAD_INFO_BY_BLOCK, {"num": number})
+            return number, answer
+
+        results = await asyncio.gather(*(one(n) for n in numbers), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                continue
+            number, answer = result
+            try:
+                infos = tx_infos(answer, number)
+                found = block_transfers(infos, contract_hex=self._contract_hex, recipients_hex=ours)
+            except MalformedAnswer:
+                continue  # asked again next time
+            if infos or number < newest:
+                self._head_blocks[number] = found
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+
     async def block_time(self, number: int) -> datetime:
         answer, _ = await self.client.call("wallet/getblockbynum", {"num": number})
         if answer == {}:
@@ -114,6 +162,10 @@ class TronReader:
         solid_block, node = await self.client.call("walletsolidity/getnowblock")
         final, _ = self._header(solid_block, "walletsolidity/getnowblock")
         self.client.nodes[node].solid = final
+        head = None
+        if number > final:  # the payer is told how far it has come: n / N
+            now_block, _ = await self.client.call("wallet/getnowblock")
+            head = max(self._header(now_block, "wallet/getnowblock")[0], number, final)
         return TxLookup(
             found=True,
             block_number=number,
@@ -121,6 +173,8 @@ class TronReader:
             success=succeeded(info),
             final=number <= final,
             transfers=transfers,
+            head=head,
+            final_head=final,
         )
 
     # -- helpers --------------------------------------------------------
