@@ -99,3 +99,7 @@ class MerchantCache:
             self._entries.clear()
         self._entries[pid] = (now, merchant)
         return merchant
+
+    def forget(self, pid: str) -> None:
+        """Drop a cached merchant (its key was rotated, it was disabled)."""
+        self._entries.pop(pid, None)

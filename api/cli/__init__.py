@@ -15,7 +15,19 @@ from api.cli.common import Command
 from engine.config import load_settings
 from engine.errors import UsdtPayError
 
-GROUPS = ("serve", "db", "merchant", "wallet", "rate", "watch", "notify", "status", "export", "reconcile")
+GROUPS = (
+    "serve",
+    "db",
+    "merchant",
+    "wallet",
+    "rate",
+    "watch",
+    "notify",
+    "status",
+    "export",
+    "reconcile",
+    "admin",
+)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:

@@ -57,6 +57,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         return value
 
     routers: list[Any] = [
+    from api.http.admin import routes as admin_routes  # the operator console
+
         usdt.router(),
         cashier.router(),
         checkout.router(),
@@ -66,6 +68,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         metrics.router(),
         *pages.routers(),
         docs.assets_router(),
+        *admin_routes.routers(settings),
     ]
     return Litestar(
         route_handlers=[healthz, *routers],

@@ -1,0 +1,122 @@
+"""`usdtpay admin add|list|disable`: operator console accounts.
+
+The console under /admin stays off (404) until the first account exists.
+`add` asks for the password twice (or reads one line from stdin with
+--password-stdin, for scripts) and prints the TOTP secret once, as text,
+as an otpauth:// URI and as a QR code for an authenticator app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from api.cli.common import Command, now, run_db
+from engine.config import Settings
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        print("error: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _print_secret(username: str, secret: str, uri: str) -> None:
+    import segno
+
+    print(f"operator account {username} added.")
+    print("Add this TOTP secret to an authenticator app now; it is not shown again:")
+    print(f"  secret: {secret}")
+    print(f"  uri:    {uri}")
+    if sys.stdout.isatty():
+        segno.make(uri, error="m").terminal(compact=True)
+
+
+def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.admin.service import add_account, record
+
+    password = _read_password(args)
+    if password is None:
+        return 2
+
+    async def fn(session: Any) -> int:
+        new = await add_account(session, args.username, password, args.role, now())
+        await record(
+            session, "cli", "add_account", now(), target=f"account:{args.username}", after={"role": args.role}
+        )
+        _print_secret(new.account.username, new.totp_secret, new.totp_uri)
+        return 0
+
+    return run_db(settings, fn)
+
+
+def cmd_admin_list(settings: Settings, _: argparse.Namespace) -> int:
+    from engine.admin.queries import list_accounts
+
+    async def fn(session: Any) -> int:
+        accounts = await list_accounts(session)
+        if not accounts:
+            print("no operator account: the console is off (add one with `usdtpay admin add NAME`)")
+        for a in accounts:
+            last = f"{a.last_login_at:%Y-%m-%d %H:%M}Z" if a.last_login_at else "never"
+            state = "enabled" if a.enabled else "disabled"
+            print(f"{a.username}\t{a.role}\t{state}\tlast sign-in {last}")
+        return 0
+
+    return run_db(settings, fn)
+
+
+def cmd_admin_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.admin.queries import account_by_username
+    from engine.admin.service import record
+
+    async def fn(session: Any) -> int:
+        account = await account_by_username(session, args.username)
+        if account is None:
+            print(f"error: no operator account {args.username}", file=sys.stderr)
+            return 2
+        account.enabled = False
+        await record(
+            session,
+            "cli",
+            "disable_account",
+            now(),
+            target=f"account:{args.username}",
+            before={"enabled": True},
+            after={"enabled": False},
+        )
+        print(f"operator account {args.username} disabled; its sessions end at their next request")
+        return 0
+
+    return run_db(settings, fn)
+
+
+def register(sub: Any) -> None:
+    admin = sub.add_parser("admin", help="operator console accounts").add_subparsers(
+        dest="sub", required=True
+    )
+    add = admin.add_parser("add", help="add an account (password + TOTP); the first one turns the console on")
+    add.add_argument("username")
+    add.add_argument(
+        "--role",
+        choices=["operator", "support"],
+        default="operator",
+        help="operator: everything; support: read and resend notifications only",
+    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (one line)")
+    admin.add_parser("list", help="accounts and their last sign-in")
+    disable = admin.add_parser("disable", help="disable an account (it can no longer sign in)")
+    disable.add_argument("username")
+
+
+COMMANDS: dict[str, Command] = {
+    "admin add": cmd_admin_add,
+    "admin list": cmd_admin_list,
+    "admin disable": cmd_admin_disable,
+}
