@@ -9,10 +9,23 @@ import structlog
 
 from engine.config import Settings
 
+MAX_FRAMES = 20
+# JSON lines carry the traceback as a dict: frames (file, line, function)
+# and the exception, never the frames' local variables.
+JSON_TRACEBACKS = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False, max_frames=MAX_FRAMES)
+)
+
 
 def configure_logging(settings: Settings) -> None:
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(
+            # Never print local variables: a frame's locals hold merchant
+            # keys, request bodies and channel secrets (issue 12, finding 4).
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False, max_frames=MAX_FRAMES)
+        )
     )
     shared: list[structlog.types.Processor] = [
         # Ids bound with structlog.contextvars (order_id, tx_hash,
@@ -30,6 +43,7 @@ def configure_logging(settings: Settings) -> None:
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *([JSON_TRACEBACKS] if settings.log_json else []),
                 renderer,
             ],
         )

@@ -17,6 +17,17 @@ from engine.migrate import upgrade
 log = logging.getLogger("usdtpay")
 
 
+def uvicorn_config(app: Any, *, host: str, port: int) -> Any:
+    """How the API is served. uvicorn's own proxy headers are off: it would
+    take X-Forwarded-For from any loopback peer, while usdtpay decides
+    itself whom to believe (api.forwarded_allow_ips, api.http.client_address)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False, server_header=False
+    )
+
+
 async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
     import uvicorn
 
@@ -24,9 +35,7 @@ async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -
     from api.workers.registry import available_workers
     from api.workers.supervisor import WorkerContext, supervise
 
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False)
-    )
+    server = uvicorn.Server(uvicorn_config(create_app(settings), host=host, port=port))
     tasks: list[asyncio.Task[None]] = []
     engine = create_engine(settings.database_url)
     ctx = WorkerContext(settings=settings, sessions=create_session_factory(engine))

@@ -1,26 +1,83 @@
 """Reading request bodies the way the faces need them: JSON (numbers kept
-as text) or form-encoded, with clear errors instead of 500s."""
+as text) or form-encoded, with clear errors instead of 500s.
+
+A body is read as a stream and refused as soon as it passes MAX_BODY (a
+`Content-Length` over it is refused before anything is read), and JSON
+nested deeper than MAX_DEPTH is refused before it is parsed, so no request
+can make the parser, the signature code or a traceback recurse without
+bound (issue 12, finding 4).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Request
+from litestar.exceptions import ClientException
 
-from engine.errors import BadInput
+from engine.errors import BadInput, PayloadTooLarge
 from engine.signing import loads_exact
 
 MAX_BODY = 64 * 1024
+# Objects and arrays inside one another; the deepest documented body (a
+# QuickPay itemlist of ItemInfo objects) is 3.
+MAX_DEPTH = 16
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY) -> bytes:
+    """The body, read chunk by chunk; PayloadTooLarge once it passes `limit`."""
+    announced = request.headers.get("content-length", "")
+    if announced.strip().isdigit() and int(announced) > limit:
+        raise PayloadTooLarge(f"request body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"request body larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientException as exc:  # Litestar's own limit (app request_max_body_size)
+        if exc.status_code == 413:
+            raise PayloadTooLarge(f"request body larger than {limit} bytes") from exc
+        raise
+    return b"".join(chunks)
+
+
+def check_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
+    """BadInput when objects/arrays nest deeper than `limit` (brackets inside
+    strings do not count); linear in the body, no recursion."""
+    depth = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise BadInput(f"request body nests objects or arrays deeper than {limit} levels")
+        else:
+            depth -= 1
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    check_depth(body)
+    try:
+        data = loads_exact(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadInput(f"request body is not valid JSON: {str(exc)[:80]}") from exc
+    if not isinstance(data, dict):
+        raise BadInput("request body must be a JSON object")
+    return data
 
 
 async def read_fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The request's fields: a JSON object, a form, or (GET) the query."""
     if request.method == "GET":
         return dict(request.query_params.items())
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BadInput(f"request body larger than {MAX_BODY} bytes")
+    body = await read_body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         try:
@@ -29,13 +86,7 @@ async def read_fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
             raise BadInput("form body is not UTF-8") from exc
     if not body.strip():
         return {}
-    try:
-        data = loads_exact(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"request body is not valid JSON: {str(exc)[:80]}") from exc
-    if not isinstance(data, dict):
-        raise BadInput("request body must be a JSON object")
-    return data
+    return parse_json_object(body)
 
 
 def text_field(fields: dict[str, Any], name: str, *, required: bool = True, max_len: int = 256) -> str:
