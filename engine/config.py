@@ -239,6 +239,23 @@ class OpsSettings(BaseModel):
     metrics_open: bool = False
 
 
+class AdminSettings(BaseModel):
+    """The operator console (/admin). It answers only once an account exists
+    (`usdtpay admin add`)."""
+
+    # "host:port" serves the console on a listener of its own (e.g.
+    # 127.0.0.1:8001 behind a VPN) and not under the public API; empty: /admin
+    # on the API's listener.
+    bind: str = ""
+    session_hours: float = Field(8, gt=0, le=24 * 7)  # absolute lifetime
+    idle_minutes: float = Field(30, gt=0, le=24 * 60)
+    login_attempts: int = Field(10, ge=1)  # per IP and per username ...
+    login_window_seconds: int = Field(900, ge=1)  # ... in this window
+    # The Secure cookie flag; browsers accept it on http://127.0.0.1 and
+    # localhost too, so only a plain-http remote test setup needs false.
+    cookie_secure: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="USDTPAY_", env_nested_delimiter="__", extra="ignore")
     config_file: ClassVar[Path | None] = None
@@ -254,6 +271,7 @@ class Settings(BaseSettings):
     eth: EthSettings = EthSettings()
     notify: NotifySettings = NotifySettings()
     api: ApiSettings = ApiSettings()
+    admin: AdminSettings = AdminSettings()
     checkout: CheckoutSettings = CheckoutSettings()
     wechat: WechatSettings = WechatSettings()
     alipay: AlipaySettings = AlipaySettings()
@@ -287,21 +305,3 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
     """
     Settings.config_file = Path(config_file) if config_file else None
     return Settings()
-class AdminSettings(BaseModel):
-    """The operator console (/admin). It answers only once an account exists
-    (`usdtpay admin add`)."""
-
-    # "host:port" serves the console on a listener of its own (e.g.
-    # 127.0.0.1:8001 behind a VPN) and not under the public API; empty: /admin
-    # on the API's listener.
-    bind: str = ""
-    session_hours: float = Field(8, gt=0, le=24 * 7)  # absolute lifetime
-    idle_minutes: float = Field(30, gt=0, le=24 * 60)
-    login_attempts: int = Field(10, ge=1)  # per IP and per username ...
-    login_window_seconds: int = Field(900, ge=1)  # ... in this window
-    # The Secure cookie flag; browsers accept it on http://127.0.0.1 and
-    # localhost too, so only a plain-http remote test setup needs false.
-    cookie_secure: bool = True
-
-
-    admin: AdminSettings = AdminSettings()

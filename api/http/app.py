@@ -56,9 +56,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         value: AppState = state.app_state
         return value
 
-    routers: list[Any] = [
     from api.http.admin import routes as admin_routes  # the operator console
 
+    routers: list[Any] = [
         usdt.router(),
         cashier.router(),
         checkout.router(),
@@ -66,9 +66,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         quickpay.router(),
         receivers.router(),
         metrics.router(),
+        *admin_routes.routers(settings),
         *pages.routers(),
         docs.assets_router(),
-        *admin_routes.routers(settings),
     ]
     return Litestar(
         route_handlers=[healthz, *routers],
