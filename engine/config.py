@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.exchanges.settings import ExchangeSettings
+
 Chain = Literal["tron", "eth"]
 
 TRON_USDT_CONTRACT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
@@ -98,17 +100,31 @@ class NotifySettings(BaseModel):
 
 class ApiSettings(BaseModel):
     # Networks allowed to call the unauthenticated merchant endpoints of the
-    # cashier and dryad faces without an API key.
-    trusted_networks: list[str] = [
-        "127.0.0.0/8",
-        "::1/128",
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-    ]
+    # cashier and dryad faces (and /metrics) without an API key. Loopback
+    # only: behind a proxy in Docker or a load balancer in 10/8, the private
+    # ranges hold the proxy, i.e. everyone on the internet.
+    trusted_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    # Reverse proxies (CIDR) whose forwarding header names the client; empty:
+    # the direct peer is the client and forwarding headers are ignored (and
+    # make the request untrusted). See README "Deploying behind a proxy".
+    forwarded_allow_ips: list[str] = []
+    # The one header those proxies write: nginx's $proxy_add_x_forwarded_for
+    # (x-forwarded-for) or RFC 7239 (forwarded). The other is ignored.
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     rate_limit_per_minute: int = Field(600, ge=1)
     default_pid: str = "10001"
     logo_url: str = "/static/logo.svg"
+
+    @model_validator(mode="after")
+    def _networks_parse(self) -> ApiSettings:
+        """A typo in a network list must stop startup, not silently trust less or more."""
+        for name in ("trusted_networks", "forwarded_allow_ips"):
+            for network in getattr(self, name):
+                try:
+                    ipaddress.ip_network(network, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"api.{name}: {network!r} is not a CIDR network") from exc
+        return self
 
 
 class CheckoutSettings(BaseModel):
@@ -223,6 +239,24 @@ class FiatSettings(BaseModel):
     batch_size: int = Field(50, ge=1)
 
 
+class EpaySettings(BaseModel):
+    """The epay face (EPay V1, for shop software; README "EPay-compatible shops")."""
+
+    # How the merchant key is appended when signing: `plain` (md5(k=v&...KEY),
+    # the EPay SDK), `key` (md5(k=v&...&key=KEY), some clones), or `either`
+    # (accept both; answer in the mode the request used).
+    sign_mode: Literal["plain", "key", "either"] = "plain"
+    # What an order with an empty or unknown `type` offers at the cashier.
+    cashier_choices: list[Literal["alipay", "wxpay", "usdt.trc20", "usdt.erc20"]] = [
+        "alipay",
+        "wxpay",
+        "usdt.trc20",
+        "usdt.erc20",
+    ]
+    # The chain for `type=usdt` (no network named); `pick` lets the payer choose.
+    usdt_chain: Literal["tron", "eth", "pick"] = "tron"
+
+
 class OpsSettings(BaseModel):
     """Operators' thresholds (/api/health, `usdtpay status`, /metrics) and
     the reconciliation's patience with a failing node."""
@@ -278,6 +312,8 @@ class Settings(BaseSettings):
     quickpay: QuickPaySettings = QuickPaySettings()
     fiat: FiatSettings = FiatSettings()
     ops: OpsSettings = OpsSettings()
+    epay: EpaySettings = EpaySettings()
+    exchanges: ExchangeSettings = ExchangeSettings()
 
     @classmethod
     def settings_customise_sources(

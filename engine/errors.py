@@ -78,3 +78,10 @@ class PayloadTooLarge(UsdtPayError):
 
     code = "payload_too_large"
     status = 413
+
+
+class UnsupportedMediaType(UsdtPayError):
+    """A body in a content type the endpoint does not document."""
+
+    code = "unsupported_media_type"
+    status = 415

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from litestar import Request
 from litestar.exceptions import ClientException
 
+from api.http.client_address import client_of
 from engine.errors import BadInput, PayloadTooLarge
 from engine.signing import loads_exact
 
@@ -121,4 +122,6 @@ def int_field(
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the direct peer, or the one a configured proxy
+    names (api.http.client_address); "unknown" when there is none."""
+    return client_of(request).address()

@@ -8,7 +8,6 @@ answers questions in engine terms and raises engine errors.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from datetime import datetime
 from typing import Any
@@ -20,10 +19,12 @@ from litestar.exceptions import HTTPException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.http.browser_guard import refuse_browser_create
+from api.http.client_address import in_networks, parse_ip
 from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import money
-from engine.errors import BadInput, Forbidden, NotFound, TooManyRequests
+from engine.errors import BadInput, BusinessRule, Forbidden, NotFound, TooManyRequests
 from engine.merchants import get_merchant
 from engine.models import ChannelPayment, Merchant, Order
 from engine.notify.urls import check_notify_url
@@ -48,18 +49,12 @@ def unexpected(exc: Exception, log: logging.Logger) -> tuple[int, str]:
 
 
 def is_trusted(ip: str, networks: list[str]) -> bool:
-    """Whether `ip` is inside one of `networks` (CIDR text); unparsable is untrusted."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    """Whether `ip` is inside one of `networks` (CIDR text); unparsable is
+    untrusted, and so is an address from wire.client_ip that cannot be
+    known (forwarding headers from a peer that is not a configured proxy)."""
+    if not getattr(ip, "known", True):
         return False
-    for network in networks:
-        try:
-            if address in ipaddress.ip_network(network, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return in_networks(parse_ip(ip), networks)
 
 
 def _presented_key(request: Request[Any, Any, Any]) -> str:
@@ -114,6 +109,8 @@ async def creating_merchant(state: AppState, request: Request[Any, Any, Any]) ->
     ip = client_ip(request)
     if not state.limiter.allow(f"ip:{ip}"):
         raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
+    if not _presented_key(request):
+        refuse_browser_create(request)
     keyed = await key_merchant(state, request)
     if keyed is not None:
         return keyed
@@ -248,6 +245,12 @@ async def pick_chain(state: AppState, order_id: int, chain: str) -> Order:
                     f"choose {USDT_TYPE[order.chain]}"
                 )
             return order
+        if order.channel is not None:
+            # The creator chose a fiat channel: no unique amount is shown.
+            raise BusinessRule(
+                f"order {order_id} is to be paid through {order.channel}; USDT is not offered",
+                code="payment_means",
+            )
         status = shown_status(order, now)
         if status != OrderStatus.PENDING:
             raise BadInput(f"order {order_id} is {status}; it cannot be paid")

@@ -1,0 +1,148 @@
+"""Who sent a request: the direct peer, or the client a configured reverse
+proxy names (issue 12, finding 2).
+
+Forwarding headers are believed only from a peer inside
+`api.forwarded_allow_ips` (empty by default), and only the one header
+`api.forwarded_header` names: `X-Forwarded-For` (what nginx's
+`$proxy_add_x_forwarded_for` writes) or RFC 7239 `Forwarded`. The client is
+the right-most address that is not itself a configured proxy: every hop
+appends the address it saw, so anything left of that was written by the
+client and proves nothing.
+
+A request whose address cannot be known is never "trusted": forwarding
+headers from a peer that is not a configured proxy (a proxy nobody
+configured, so its real client is hidden), a configured proxy that sent
+no header, or a hop that is not an address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, cast
+
+from litestar import Request
+
+from engine.config import ApiSettings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+SCOPE_KEY = "usdtpay.client"
+UNKNOWN = "unknown"
+
+
+class ClientIP(str):
+    """The client's address as text, remembering whether it is known, so a
+    trust check on it (api.http.faces.common.is_trusted) fails closed."""
+
+    known: bool = True
+
+
+@dataclass(frozen=True)
+class Client:
+    # The address the request is attributed to (rate limits, logs).
+    ip: str
+    # Whether `ip` is really the client: only then may it earn trust.
+    known: bool
+
+    def address(self) -> ClientIP:
+        text = ClientIP(self.ip)
+        text.known = self.known
+        return text
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """An address from a header hop: `1.2.3.4`, `1.2.3.4:5678`, `[::1]:80`,
+    `::1`; IPv4-mapped IPv6 reads as the IPv4 address; None when not one."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@lru_cache(maxsize=64)
+def parse_networks(networks: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    parsed = []
+    for network in networks:
+        try:
+            parsed.append(ipaddress.ip_network(network.strip(), strict=False))
+        except ValueError:
+            continue  # config validation names bad entries; never widen on a typo
+    return tuple(parsed)
+
+
+def in_networks(address: IPAddress | None, networks: list[str]) -> bool:
+    if address is None:
+        return False
+    return any(address in network for network in parse_networks(tuple(networks)))
+
+
+def _hops(request: Request[Any, Any, Any], header: str) -> list[str]:
+    """The addresses in the configured header, left to right, over every
+    copy of the header in the order received."""
+    values = request.headers.getall(header, [])
+    hops: list[str] = []
+    for value in values:
+        for element in value.split(","):
+            if header == "forwarded":
+                for pair in element.split(";"):
+                    name, _, hop = pair.strip().partition("=")
+                    if name.lower() == "for":
+                        hops.append(hop)
+            else:
+                hops.append(element)
+    return [hop.strip() for hop in hops if hop.strip()]
+
+
+def resolve(request: Request[Any, Any, Any], api: ApiSettings) -> Client:
+    peer_text = request.client.host if request.client else ""
+    peer = parse_ip(peer_text)
+    if peer is None:
+        return Client(UNKNOWN, known=False)
+    if not in_networks(peer, api.forwarded_allow_ips):
+        forwarded = any(name in request.headers for name in FORWARDING_HEADERS)
+        return Client(str(peer), known=not forwarded)
+    hops = _hops(request, api.forwarded_header)
+    if not hops:
+        return Client(str(peer), known=False)
+    for hop in reversed(hops):
+        address = parse_ip(hop)
+        if address is None:
+            return Client(UNKNOWN, known=False)
+        if not in_networks(address, api.forwarded_allow_ips):
+            return Client(str(address), known=True)
+    # Every hop is a configured proxy: the left-most one started the chain.
+    return Client(str(parse_ip(hops[0])), known=True)
+
+
+def _api_settings(request: Request[Any, Any, Any]) -> ApiSettings:
+    state = getattr(request.app.state, "app_state", None)
+    return state.settings.api if state is not None else ApiSettings()
+
+
+def client_of(request: Request[Any, Any, Any]) -> Client:
+    """The request's client, worked out once per request."""
+    scope = cast("dict[str, Any]", request.scope)
+    cached = scope.get(SCOPE_KEY)
+    if isinstance(cached, Client):
+        return cached
+    client = resolve(request, _api_settings(request))
+    scope[SCOPE_KEY] = client
+    return client
+
+
+def is_trusted_client(request: Request[Any, Any, Any], networks: list[str]) -> bool:
+    """Whether the request comes from one of `networks` (CIDR text), as far
+    as can be known: an unknown client is never trusted."""
+    client = client_of(request)
+    return client.known and in_networks(parse_ip(client.ip), networks)
