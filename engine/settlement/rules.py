@@ -26,6 +26,8 @@ class Reason(StrEnum):
     TOO_LATE = "too_late"  # block time after expiry + late window
     ALREADY_PAID = "already_paid"  # the order was settled by another transfer
     ORDER_CLOSED = "order_closed"  # the order was closed / failed
+    NOT_FINAL = "not_final"  # an exchange record not credited for good (yet)
+    BAD_AMOUNT = "bad_amount"  # an exchange amount that is no USDT amount (e.g. 7 decimals)
 
 
 class TransferStatus(StrEnum):
