@@ -9,8 +9,9 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 
-from api.http import docs, metrics, pages, receivers
+from api.http import docs, errors, metrics, pages, receivers
 from api.http.faces import cashier, checkout, dryad, quickpay, usdt
 from api.http.state import AppState
 from bridges.registry import build_channels, close_channels
@@ -56,8 +57,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         value: AppState = state.app_state
         return value
 
-    from api.http.admin import routes as admin_routes  # the operator console
-
     routers: list[Any] = [
         usdt.router(),
         cashier.router(),
@@ -66,7 +65,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         quickpay.router(),
         receivers.router(),
         metrics.router(),
-        *admin_routes.routers(settings),
         *pages.routers(),
         docs.assets_router(),
     ]
@@ -78,4 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         logging_config=None,
         dependencies={"app_state": Provide(provide_app_state, sync_to_thread=False)},
         openapi_config=docs.openapi_config(),
+        # Unknown paths, wrong methods, framework validation and size errors:
+        # answered in the envelope of the face the path belongs to.
+        exception_handlers={HTTPException: errors.in_face_envelope},
     )

@@ -6,11 +6,12 @@ seed's codes in a `{code, msg, data}` envelope, with the same HTTP status.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 
-from api.http.faces import usdt_doc
+from api.http.faces import common, usdt_doc
 from api.http.state import AppState
 from api.http.wire import client_ip, int_field, read_fields, text_field
 from engine import money
@@ -26,6 +27,8 @@ from engine.signing import compact_json, md5_verify
 from engine.supplement import SupplementRejected, check_order, ensure_hash_unused, verify_and_settle
 from watchers.readers import open_reader
 
+log = logging.getLogger("usdtpay.api.usdt")
+
 CHAIN_BY_TYPE = {1: "tron", 2: "eth"}
 U_TYPE = {"tron": "TRC20", "eth": "ERC20"}
 STATUS = {"pending": "pending", "paid": "paid", "expired": "expired", "failed": "failed", "closed": "failed"}
@@ -38,7 +41,8 @@ def envelope(data: Any, *, code: int = 200, msg: str = "success") -> Response[An
 def error_response(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, UsdtPayError):
         return envelope(None, code=exc.status if exc.status != 502 else 503, msg=exc.message)
-    return envelope(None, code=500, msg="internal error; contact support with the time of the request")
+    status, msg = common.unexpected(exc, log)
+    return envelope(None, code=status, msg=msg)
 
 
 async def authenticate(state: AppState, request: Request[Any, Any, Any], fields: dict[str, Any]) -> Merchant:
