@@ -237,6 +237,24 @@ class FiatSettings(BaseModel):
     batch_size: int = Field(50, ge=1)
 
 
+class EpaySettings(BaseModel):
+    """The epay face (EPay V1, for shop software; README "EPay-compatible shops")."""
+
+    # How the merchant key is appended when signing: `plain` (md5(k=v&...KEY),
+    # the EPay SDK), `key` (md5(k=v&...&key=KEY), some clones), or `either`
+    # (accept both; answer in the mode the request used).
+    sign_mode: Literal["plain", "key", "either"] = "plain"
+    # What an order with an empty or unknown `type` offers at the cashier.
+    cashier_choices: list[Literal["alipay", "wxpay", "usdt.trc20", "usdt.erc20"]] = [
+        "alipay",
+        "wxpay",
+        "usdt.trc20",
+        "usdt.erc20",
+    ]
+    # The chain for `type=usdt` (no network named); `pick` lets the payer choose.
+    usdt_chain: Literal["tron", "eth", "pick"] = "tron"
+
+
 class OpsSettings(BaseModel):
     """Operators' thresholds (/api/health, `usdtpay status`, /metrics) and
     the reconciliation's patience with a failing node."""
@@ -292,6 +310,7 @@ class Settings(BaseSettings):
     quickpay: QuickPaySettings = QuickPaySettings()
     fiat: FiatSettings = FiatSettings()
     ops: OpsSettings = OpsSettings()
+    epay: EpaySettings = EpaySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 
 from api.http import docs, errors, metrics, pages, receivers
-from api.http.faces import cashier, checkout, dryad, quickpay, usdt
+from api.http.faces import cashier, checkout, dryad, epay, quickpay, usdt
 from api.http.state import AppState
 from bridges.registry import build_channels, close_channels
 from engine.clock import Clock, SystemClock
@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         checkout.router(),
         dryad.router(),
         quickpay.router(),
+        epay.router(),
         receivers.router(),
         metrics.router(),
         *pages.routers(),

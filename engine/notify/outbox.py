@@ -13,11 +13,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engine import epay
 from engine.models import ChannelPayment, Merchant, Notification, Order
 from engine.notify import payloads
 
 # Which signing/delivery scheme serves an order, by the face that created it.
-SCHEME_BY_FACE = {"usdt": "usdt", "dryad": "dryad", "quickpay": "quickpay"}
+SCHEME_BY_FACE = {"usdt": "usdt", "dryad": "dryad", "quickpay": "quickpay", "epay": "epay"}
 # The seeds document a notification for a successful payment only.
 NOTIFIED_EVENTS = frozenset({"paid"})
 
@@ -32,9 +33,25 @@ async def latest_payment_id(session: AsyncSession, order_id: int) -> int | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def quickpay_wallet(session: AsyncSession, order: Order) -> str:
+    """Which wallet (wechat / alipay) paid a QuickPay order: the last part
+    of the reuse key its payment was opened with (engine.fiat)."""
+    if order.channel != "quickpay":
+        return ""
+    stmt = (
+        select(ChannelPayment.pay_data)
+        .where(ChannelPayment.order_id == order.id, ChannelPayment.status == "paid")
+        .limit(1)
+    )
+    pay_data = (await session.execute(stmt)).scalar_one_or_none() or {}
+    return str(pay_data.get("key", "")).rpartition("|")[2]
+
+
 async def build_body(session: AsyncSession, scheme: str, order: Order, merchant: Merchant) -> str:
     if scheme == "usdt":
         return payloads.usdt_body(order, merchant)
+    if scheme == "epay":
+        return epay.notification_body(order, merchant, await quickpay_wallet(session, order))
     # dryad's tradeId and quickpay's transaction_no: the payment the face
     # handed out when the order was created (the order id if none).
     payment_id = await latest_payment_id(session, order.id)

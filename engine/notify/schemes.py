@@ -11,6 +11,10 @@ attempt's start), so they are tested with a manual clock, not sleeps.
   minutes, then hourly; at most 10 attempts in all.
 - quickpay (seed 003): every 20 s for the first 10 attempts, then every
   30 minutes while within 24 h of the first attempt.
+- epay (EPay V1 gives none): a GET of notify_url with the signed fields in
+  the query; after 15 s, 1, 3, 10 and 30 minutes, 1, 2 and 4 hours, then
+  every 4 hours, the last attempt 24 h after the first (14 attempts in all).
+  Acknowledged by HTTP 200 with the body `success`.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ QUICKPAY_FAST_DELAY = timedelta(seconds=20)
 QUICKPAY_FAST_ATTEMPTS = 10
 QUICKPAY_SLOW_DELAY = timedelta(minutes=30)
 QUICKPAY_WINDOW = timedelta(hours=24)
+
+EPAY_DELAYS = tuple(timedelta(seconds=s) for s in (15, 60, 180, 600, 1800, 3600, 2 * 3600, 4 * 3600))
+EPAY_LATER_DELAY = timedelta(hours=4)
+EPAY_WINDOW = timedelta(hours=24)
 
 # attempts made so far (>= 1), first attempt's start, this attempt's start
 # -> when to try next, or None when the schedule is exhausted.
@@ -63,6 +71,15 @@ def quickpay_next(attempts: int, first: datetime, started: datetime) -> datetime
     return nxt if nxt <= first + QUICKPAY_WINDOW else None
 
 
+def epay_next(attempts: int, first: datetime, started: datetime) -> datetime | None:
+    deadline = first + EPAY_WINDOW
+    if started >= deadline:
+        return None
+    index = attempts - 1
+    delay = EPAY_DELAYS[index] if index < len(EPAY_DELAYS) else EPAY_LATER_DELAY
+    return min(started + delay, deadline)
+
+
 def usdt_acknowledged(status: int, body: bytes) -> bool:
     """HTTP 200 and the body `success` (trimmed, any case)."""
     return status == 200 and body.strip().lower() == b"success"
@@ -75,6 +92,13 @@ def dryad_acknowledged(status: int, body: bytes) -> bool:
 def quickpay_acknowledged(status: int, body: bytes) -> bool:
     """`OK` or `SUCCESS` (trimmed, any case) from a 2xx answer."""
     return 200 <= status < 300 and body.strip().upper() in (b"OK", b"SUCCESS")
+
+
+def epay_acknowledged(status: int, body: bytes) -> bool:
+    """HTTP 200 and the body `success` (trimmed, a UTF-8 BOM dropped, any
+    case). Stock EPay takes any body containing `success`; an error page
+    that happens to contain the word must not count as delivered."""
+    return status == 200 and body.strip().removeprefix(b"\xef\xbb\xbf").strip().lower() == b"success"
 
 
 def dryad_signature(secret: str, payload: bytes, nonce: str, timestamp: str) -> str:
@@ -103,12 +127,15 @@ class Scheme:
     next_attempt: NextAttempt
     acknowledged: Callable[[int, bytes], bool]
     signed_headers: Callable[[str, bytes, datetime], dict[str, str]]
+    # POST sends the body; GET appends it to the URL as the query (epay).
+    method: str = "POST"
 
 
 SCHEMES: dict[str, Scheme] = {
     "usdt": Scheme("usdt", usdt_next, usdt_acknowledged, no_headers),
     "dryad": Scheme("dryad", dryad_next, dryad_acknowledged, dryad_headers),
     "quickpay": Scheme("quickpay", quickpay_next, quickpay_acknowledged, no_headers),
+    "epay": Scheme("epay", epay_next, epay_acknowledged, no_headers, method="GET"),
 }
 
 
@@ -117,8 +144,9 @@ def request_headers(
 ) -> dict[str, str]:
     """Every delivery carries its stable id (the merchant deduplicates on
     it) and the attempt number; the scheme adds its signature headers."""
+    content_type = {"Content-Type": "application/json; charset=utf-8"} if scheme.method == "POST" else {}
     return {
-        "Content-Type": "application/json; charset=utf-8",
+        **content_type,
         "User-Agent": USER_AGENT,
         "X-Delivery-Id": delivery_id,
         "X-Delivery-Attempt": str(attempt_no),

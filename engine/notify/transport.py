@@ -64,15 +64,27 @@ def new_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def pinned_request(
-    client: httpx.AsyncClient, target: Target, payload: bytes, headers: dict[str, str]
+    client: httpx.AsyncClient,
+    target: Target,
+    payload: bytes,
+    headers: dict[str, str],
+    *,
+    method: str = "POST",
 ) -> httpx.Request:
+    """POST the payload, or (GET) send it as the URL's query, appended to
+    any query the URL already has."""
     url = httpx.URL(target.url)
     # TLS checks the certificate against the name, not the address we dial.
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    content: bytes | None = payload
+    if method == "GET":
+        query = payload.decode("ascii")
+        url = url.copy_with(query=(f"{url.query.decode('ascii')}&{query}" if url.query else query).encode())
+        content = None
     return client.build_request(
-        "POST",
+        method,
         url.copy_with(host=target.address),
-        content=payload,
+        content=content,
         headers={**headers, "Host": url.netloc.decode("ascii")},
         extensions=extensions,
     )
@@ -100,7 +112,7 @@ async def _post(
     headers = request_headers(
         scheme, delivery.secret, payload, now, delivery.delivery_id, delivery.attempt_no
     )
-    request = pinned_request(client, target, payload, headers)
+    request = pinned_request(client, target, payload, headers, method=scheme.method)
     response = await client.send(request, stream=True)
     try:
         body = await read_limited(response, settings.notify.max_body_bytes)

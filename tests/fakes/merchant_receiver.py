@@ -11,6 +11,9 @@ engine.signing or engine.notify):
 - /dryad/...    seed 002: hex HMAC-SHA256 with the callback secret over
                 body + X-Nonce + X-Timestamp. Answers 200.
 - /quickpay/... seed 003 with the sorted-parameter MD5 in `sign`. Answers `OK`.
+- /epay/...     EPay V1: a GET whose query carries the fields; `sign` is
+                checked with tests/fakes/epay_client.py (the shop's own EPay
+                signer, `epay_mode` plain or key). Answers `success`.
 
 A request whose signature does not verify gets 400 and is recorded with
 `signature_ok=False`. Faults on demand: `fail` (HTTP 500), `timeout` (the
@@ -35,6 +38,9 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes import epay_client
 
 MODES = ("ok", "fail", "timeout", "wrong_body", "flap", "redirect")
 
@@ -89,7 +95,7 @@ def verify(scheme: str, key: str, headers: dict[str, str], body: bytes, fields: 
     return hmac.compare_digest(expected, headers.get("x-signature", ""))
 
 
-SUCCESS = {"usdt": b"success", "dryad": b'{"code":200,"msg":"ok"}', "quickpay": b"OK"}
+SUCCESS = {"usdt": b"success", "dryad": b'{"code":200,"msg":"ok"}', "quickpay": b"OK", "epay": b"success"}
 
 
 @dataclass
@@ -103,6 +109,7 @@ class Behaviour:
 @dataclass
 class ReceiverState:
     key: str
+    epay_mode: str = "plain"
     behaviour: Behaviour = field(default_factory=Behaviour)
     received: list[Received] = field(default_factory=list)
     acked_ids: set[str] = field(default_factory=set)
@@ -114,8 +121,8 @@ class ReceiverState:
 
 
 class MerchantReceiver:
-    def __init__(self, key: str, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state = ReceiverState(key=key)
+    def __init__(self, key: str, host: str = "127.0.0.1", port: int = 0, *, epay_mode: str = "plain") -> None:
+        self.state = ReceiverState(key=key, epay_mode=epay_mode)
         self.host = host
         self.port = port
         self._server: ThreadingHTTPServer | None = None
@@ -186,6 +193,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_GET(self) -> None:
+        """EPay notifications: the fields are the query string."""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        scheme = self.path.strip("/").split("/", 1)[0]
+        query = urlsplit(self.path).query
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            pairs = []
+        fields: dict[str, Any] = dict(pairs)
+        ok = scheme == "epay" and len(fields) == len(pairs)
+        ok = ok and epay_client.verify(fields, self.state.key, self.state.epay_mode)
+        self._handle(scheme, headers, query.encode(), fields, ok)
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
@@ -198,10 +219,27 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         scheme = self.path.strip("/").split("/", 1)[0]
+        try:
+            fields = parse_fields(body)
+        except ValueError:
+            fields = {}
+            ok = False
+        else:
+            # EPay notifications are GETs: one POSTed there is not one.
+            ok = (
+                scheme in SUCCESS
+                and scheme != "epay"
+                and verify(scheme, self.state.key, headers, body, fields)
+            )
+        self._handle(scheme, headers, body, fields, ok)
+
+    def _handle(
+        self, scheme: str, headers: dict[str, str], body: bytes, fields: dict[str, Any], ok: bool
+    ) -> None:
         delivery_id = headers.get("x-delivery-id", "")
         self._enter(delivery_id)
         try:
-            status, answer, signature_ok, fields = self._decide(scheme, headers, body)
+            status, answer, signature_ok = self._decide(scheme, ok)
         finally:
             self._leave(delivery_id)
         acked = signature_ok and answer == SUCCESS.get(scheme) and status == 200
@@ -223,28 +261,21 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):  # the client gave up (timed out)
             self._answer(status, answer)
 
-    def _decide(
-        self, scheme: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, bytes, bool, dict[str, Any]]:
-        try:
-            fields = parse_fields(body)
-        except ValueError:
-            return 400, b"body is not JSON", False, {}
-        ok = scheme in SUCCESS and verify(scheme, self.state.key, headers, body, fields)
+    def _decide(self, scheme: str, ok: bool) -> tuple[int, bytes, bool]:
         mode, delay = self._next_mode()
         if delay:
             time.sleep(delay)
         if not ok:
-            return 400, b"bad signature", False, fields
+            return 400, b"bad signature", False
         if mode == "fail":
-            return 500, b"internal error", True, fields
+            return 500, b"internal error", True
         if mode == "wrong_body":
-            return 200, b"fail", True, fields
+            return 200, b"fail", True
         if mode == "redirect":
-            return 302, b"", True, fields
+            return 302, b"", True
         if mode == "timeout":  # the right answer, but after the sender gave up
-            return 200, SUCCESS[scheme] + b" (late)", True, fields
-        return 200, SUCCESS[scheme], True, fields
+            return 200, SUCCESS[scheme] + b" (late)", True
+        return 200, SUCCESS[scheme], True
 
     def _next_mode(self) -> tuple[str, float]:
         with self.state.lock:

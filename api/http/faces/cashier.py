@@ -89,7 +89,15 @@ async def offered_types(state: AppState, order: Order) -> list[str]:
             for chain, pay_type in common.USDT_TYPE.items():
                 if await amounts.enabled_addresses(session, chain):
                     types.append(pay_type)
-    return types
+    limit = offer_limit(order)
+    return [t for t in types if limit is None or t in limit]
+
+
+def offer_limit(order: Order) -> list[str] | None:
+    """The types the creating face allowed (epay: the EPay `type` asked
+    for, or the deployment's cashier choices); None when any may be used."""
+    limit = (order.extra or {}).get("offer")
+    return [str(t) for t in limit] if isinstance(limit, list) else None
 
 
 def usdt_fields(order: Order) -> dict[str, Any]:
@@ -277,6 +285,9 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
     device = text_field(fields, "device", required=False, max_len=8) or "pc"
     if device not in DEVICE_KIND:
         raise BadInput("device must be pc or mobile")
+    limit = offer_limit(await common.load_order(app_state, order_id))
+    if limit is not None and pay_type not in limit:
+        raise BadInput(f"this order may be paid with {', '.join(limit) or 'nothing offered'} only")
     if pay_type in common.CHAIN_BY_TYPE:
         order = await common.load_order(app_state, order_id)
         if order.channel is not None:
