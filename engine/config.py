@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.exchanges.settings import ExchangeSettings
+
 Chain = Literal["tron", "eth"]
 
 TRON_USDT_CONTRACT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
@@ -310,6 +312,7 @@ class Settings(BaseSettings):
     quickpay: QuickPaySettings = QuickPaySettings()
     fiat: FiatSettings = FiatSettings()
     ops: OpsSettings = OpsSettings()
+    exchanges: ExchangeSettings = ExchangeSettings()
     epay: EpaySettings = EpaySettings()
 
     @classmethod
