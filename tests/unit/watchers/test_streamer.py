@@ -13,8 +13,8 @@ from engine.chain import ChainTransfer, Heads, TxLookup
 from engine.models import Order, Transfer
 from engine.settlement import get_cursor, set_cursor
 from tests.dbharness import Db
-from tests.factories import eth_address, make_merchant, make_wallets
-from tests.unit.engine.settlement.helpers import RULES, T0, new_order, paying
+from tests.factories import T0, eth_address, make_merchant, make_order, make_wallets, paying
+from tests.unit.engine.settlement.helpers import RULES
 from watchers.errors import MalformedResponse, ProviderError, RangeTooLarge, RateLimited
 from watchers.streamer import Streamer, StreamerConfig
 
@@ -69,7 +69,7 @@ def streamer(db: Db, chain: FakeChain, *, batch: int = 10, start: int | None = 1
 async def paid_chain(db: Db, blocks: int = 40, orders: int = 6) -> tuple[FakeChain, list[Order]]:
     """A chain whose blocks pay `orders` orders, plus strangers' transfers."""
     chain = FakeChain(head=blocks + 2)
-    made = [await new_order(db) for _ in range(orders)]
+    made = [await make_order(db) for _ in range(orders)]
     for i, order in enumerate(made):
         number = 3 + i * (blocks // orders)
         chain.blocks.setdefault(number, []).append(paying(order, block_number=number, log_index=1))
@@ -126,7 +126,7 @@ async def test_new_blocks_are_followed_once_final(shop: Db) -> None:
     chain, _ = await paid_chain(shop)
     s = streamer(shop, chain)
     await drain(s)
-    late = await new_order(shop)
+    late = await make_order(shop)
     chain.blocks[44] = [paying(late, block_number=44)]
     chain.head = 45  # block 44 is not final yet (2 confirmations)
     await drain(s)
