@@ -160,6 +160,26 @@ def _amount(units: int | None, unit: str) -> str:
     return format_units(units, USDT_DECIMALS if unit == "USDT" else FEN_DECIMALS)
 
 
+def render_decisions(report: Report, console: Console) -> None:
+    """Transfers an operator resolved in the console: always listed in full."""
+    decided = [f for f in report.findings if f.operator_decision]
+    if not decided:
+        return
+    table = Table(title=f"operator decisions ({len(decided)})")
+    for column in ("kind", "order", "hash", "chain", "expected", "who, when, why"):
+        table.add_column(column, overflow="fold")
+    for f in decided:
+        table.add_row(
+            f.kind.value,
+            str(f.order_id or "-"),
+            (f.tx_hash or "-")[:18],
+            _amount(f.chain_units, f.unit),
+            _amount(f.expected_units, f.unit),
+            f.message,
+        )
+    console.print(table)
+
+
 def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
     console.print(f"window {report.start:%Y-%m-%d %H:%M:%S}Z .. {report.end:%Y-%m-%d %H:%M:%S}Z")
     scans = Table(title="sources read")
@@ -179,9 +199,16 @@ def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
     summary.add_column("count", justify="right")
     for source, kinds in sorted(summarize(report.findings).items()):
         for kind, count in sorted(kinds.items()):
-            style = "green" if kind in ("matched", "fiat_matched") else "bold red"
+            style = (
+                "green"
+                if kind in ("matched", "fiat_matched")
+                else "yellow"
+                if kind.startswith("operator_")
+                else "bold red"
+            )
             summary.add_row(source, f"[{style}]{kind}", str(count))
     console.print(summary)
+    render_decisions(report, console)
     attention = [f for f in report.findings if f.needs_attention]
     if attention:
         detail = Table(title=f"needs attention ({len(attention)})")

@@ -14,7 +14,7 @@ from engine.addresses import normalize_tx_hash
 from engine.audit.findings import Finding, Kind
 from engine.chain import ChainTransfer, TxLookup
 from engine.errors import BadInput
-from engine.models import Order, Transfer
+from engine.models import Order, Transfer, TransferDecision
 from engine.money import format_usdt
 
 Key = tuple[str, int]  # (tx hash, log index)
@@ -44,6 +44,8 @@ class ChainEvidence:
     paid_ids: set[int]
     late_window: timedelta
     lookups: dict[str, TxLookup] = field(default_factory=dict)
+    # Operators' decisions on recorded transfers, by transfer id.
+    decisions: dict[int, TransferDecision] = field(default_factory=dict)
 
 
 def tx_key(tx_hash: str | None) -> str | None:
@@ -203,6 +205,8 @@ class _Comparison:
         if diffs:
             extra = {"db_units": row.amount_units, "reason": row.reason}
             self.add(Kind.TRANSFER_DIFFERS, "; ".join(diffs), t, order, **extra)
+        elif row.id in self.ev.decisions:
+            self.decided(t, row, self.ev.decisions[row.id])
         elif row.status == "matched":
             self.settled_transfer(t, row, order)
         else:
@@ -229,6 +233,23 @@ class _Comparison:
             self.add(Kind.ORDER_DIFFERS, "; ".join(diffs), t, order, **extra)
         else:
             self.add(Kind.MATCHED, "order and transfer agree", t, order, **extra)
+
+    def decided(self, t: ChainTransfer, row: Transfer, decision: TransferDecision) -> None:
+        """An operator's decision: reported with who, when and why, and for a
+        credit how the order and the transfer differ."""
+        who = f"by {decision.decided_by} at {decision.decided_at:%Y-%m-%d %H:%M:%S}Z"
+        was = f"recorded {decision.reason_before or 'unmatched'}"
+        extra = {"db_units": row.amount_units, "reason": decision.reason_before}
+        if decision.decision == "credited":
+            order = self.ev.orders.get(decision.order_id) if decision.order_id is not None else None
+            diffs = order_differences(order, t, self.ev.late_window) if order is not None else []
+            msg = f"operator decision: credited to order {decision.order_id} {who} ({was}): {decision.note}"
+            msg += "".join(f"; {d}" for d in diffs)
+            self.add(Kind.OPERATOR_CREDITED, msg, t, order, **extra)
+            return
+        order = self.ev.orders.get(row.order_id) if row.order_id is not None else None
+        msg = f"operator decision: refunded outside usdtpay {who} ({was}): {decision.note}"
+        self.findings.append(Finding(kind=Kind.OPERATOR_REFUNDED, message=msg, **(_base(t, order) | extra)))
 
     def unmatched(self, t: ChainTransfer, row: Transfer) -> None:
         # Settlement keeps its own guess on the row; otherwise guess here.

@@ -25,9 +25,15 @@ class Kind(StrEnum):
     FIAT_STATUS_DIFFERS = "fiat_status_differs"
     FIAT_AMOUNT_DIFFERS = "fiat_amount_differs"
     FIAT_UNKNOWN_AT_CHANNEL = "fiat_unknown_at_channel"
+    # An operator resolved an unmatched transfer in the console (who, when
+    # and the note are in the message): reported, never silently matched.
+    OPERATOR_CREDITED = "operator_credited"
+    OPERATOR_REFUNDED = "operator_refunded"
 
 
 OK_KINDS = frozenset({Kind.MATCHED, Kind.FIAT_MATCHED})
+# Decided by a person: listed on their own, not counted as needing attention.
+DECISION_KINDS = frozenset({Kind.OPERATOR_CREDITED, Kind.OPERATOR_REFUNDED})
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,11 @@ class Finding:
 
     @property
     def needs_attention(self) -> bool:
-        return self.kind not in OK_KINDS
+        return self.kind not in OK_KINDS and self.kind not in DECISION_KINDS
+
+    @property
+    def operator_decision(self) -> bool:
+        return self.kind in DECISION_KINDS
 
 
 def exit_code(findings: list[Finding]) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from engine.admin.queries import decisions_by_transfer
 from engine.audit import queries
 from engine.audit.blocks import ReconcileIncomplete, block_range, fetch_transfers, look_up
 from engine.audit.chain import LIKELY_HORIZON, ChainEvidence, hashes_to_look_up, reconcile_chain, tx_key
@@ -113,7 +114,11 @@ async def _evidence(
         paid = await queries.paid_orders(session, chain, *blocks, start, end)
         hashes = {t.tx_hash for t in on_chain} | {h for o in paid if (h := tx_key(o.tx_hash))}
         related = await queries.orders_by_hashes(session, hashes)
-        referenced = await queries.orders_by_ids(session, {r.order_id for r in recorded if r.order_id})
+        decisions = await decisions_by_transfer(session, [r.id for r in recorded])
+        credited = {d.order_id for d in decisions.values() if d.order_id is not None}
+        referenced = await queries.orders_by_ids(
+            session, {r.order_id for r in recorded if r.order_id} | credited
+        )
         unmatched = [r for r in recorded if r.status != "matched"]
         lookback = start - timing.expire - timing.late - LIKELY_HORIZON
         candidates = await queries.candidate_orders(
@@ -129,6 +134,7 @@ async def _evidence(
         orders=orders,
         paid_ids={o.id for o in paid},
         late_window=timing.late,
+        decisions=decisions,
     )
 
 
