@@ -88,6 +88,7 @@ async def open_payment(
         raise BusinessRule(f"order {order_id} has expired; create a new order", code="order_expired")
     if order.fiat_fen is None:
         raise BusinessRule("fiat channels need an order priced in CNY", code="not_cny")
+    check_means(order, channel)
     payment_id = new_platform_id()
     payment = ChannelPayment(
         id=payment_id,
@@ -103,6 +104,22 @@ async def open_payment(
     session.add(payment)
     await session.flush()
     return payment
+
+
+def check_means(order: Order, channel: str) -> None:
+    """An order keeps the payment means its creator (or, at the cashier, its
+    payer) chose: an order to be paid in USDT on a chain is never paid in
+    CNY, and a channel order only through its channel. The merchant is
+    told what paid, so nothing else may pay."""
+    if order.chain is not None:
+        raise BusinessRule(
+            f"order {order.id} is to be paid in USDT on {order.chain}; it cannot be paid through {channel}",
+            code="payment_means",
+        )
+    if order.channel is not None and order.channel != channel:
+        raise BusinessRule(
+            f"order {order.id} is to be paid through {order.channel}, not {channel}", code="payment_means"
+        )
 
 
 async def latest_payment(

@@ -24,7 +24,7 @@ from api.http.client_address import in_networks, parse_ip
 from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import money
-from engine.errors import BadInput, Forbidden, NotFound, TooManyRequests
+from engine.errors import BadInput, BusinessRule, Forbidden, NotFound, TooManyRequests
 from engine.merchants import get_merchant
 from engine.models import ChannelPayment, Merchant, Order
 from engine.notify.urls import check_notify_url
@@ -245,6 +245,12 @@ async def pick_chain(state: AppState, order_id: int, chain: str) -> Order:
                     f"choose {USDT_TYPE[order.chain]}"
                 )
             return order
+        if order.channel is not None:
+            # The creator chose a fiat channel: no unique amount is shown.
+            raise BusinessRule(
+                f"order {order_id} is to be paid through {order.channel}; USDT is not offered",
+                code="payment_means",
+            )
         status = shown_status(order, now)
         if status != OrderStatus.PENDING:
             raise BadInput(f"order {order_id} is {status}; it cannot be paid")

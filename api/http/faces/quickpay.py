@@ -127,7 +127,9 @@ async def parse_order(state: AppState, fields: dict[str, Any]) -> tuple[NewOrder
         merchant_order_no=text(fields, "order_no", 1, 32),
         currency=Currency.CNY,
         amount_units=number(fields, "amount", 1, MAX_AMOUNT),
-        channel=None,
+        # The wallet the merchant asked for, through the route serving it:
+        # the order is paid that way only (never in USDT at the cashier).
+        channel=route(state, paytype)[0],
         subject=text(fields, "iteminfo", 0, 256),
         notify_url=notify_url,
         param=text(fields, "attach", 0, 127),
