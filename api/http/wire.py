@@ -18,7 +18,7 @@ from litestar import Request
 from litestar.exceptions import ClientException
 
 from api.http.client_address import client_of
-from engine.errors import BadInput, PayloadTooLarge
+from engine.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
 from engine.signing import loads_exact
 
 MAX_BODY = 64 * 1024
@@ -81,6 +81,13 @@ async def read_fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
     body = await read_body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
+        if body.lstrip()[:1] in (b"{", b"["):
+            # `curl -d '{...}'` sends JSON labelled as a form: say so instead
+            # of reading one odd form field and reporting "pid is missing".
+            raise UnsupportedMediaType(
+                "the body is JSON but Content-Type is application/x-www-form-urlencoded "
+                "(curl -d sends that); send Content-Type: application/json"
+            )
         try:
             return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError as exc:

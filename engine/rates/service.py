@@ -4,7 +4,9 @@ with its time in the database so every process sees the same value."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +21,22 @@ from engine.config import Settings
 from engine.errors import Unavailable
 from engine.models import RateSnapshot
 from engine.money import round_up
+
+log = logging.getLogger("usdtpay.rates")
+# One warning a minute per process, however many orders are refused meanwhile.
+_ADVICE_EVERY_S = 60.0
+_last_advice = 0.0
+
+
+def _unavailable(merchant_message: str, operator_advice: str) -> Unavailable:
+    """The merchant hears what to do (retry later, or price in USDT); the
+    operator's advice (which command, which setting) goes to the log."""
+    global _last_advice
+    if time.monotonic() - _last_advice >= _ADVICE_EVERY_S:
+        _last_advice = time.monotonic()
+        log.warning("CNY orders are refused: %s", operator_advice)
+    return Unavailable(merchant_message)
+
 
 RATE_PLACES = 6
 SNAPSHOT_RETENTION = timedelta(days=30)
@@ -109,15 +127,18 @@ def quote_in(session: Session, settings: Settings, now: datetime) -> Quote:
         return Quote(rate=fixed, fetched_at=now, sources={"fixed": str(fixed)}, fixed=True)
     snapshot = session.scalars(_latest_stmt()).one_or_none()
     if snapshot is None:
-        raise Unavailable(
-            "no CNY/USDT rate yet; the rate refresher has not succeeded (see `usdtpay rate show`)"
+        raise _unavailable(
+            "no CNY/USDT rate yet; price the order in USDT or retry later",
+            "no rate snapshot: the rate refresher has not succeeded (see `usdtpay rate show`)",
         )
     age = now - snapshot.fetched_at
     if age > timedelta(seconds=settings.rate.max_age_seconds):
-        raise Unavailable(
+        raise _unavailable(
             f"the CNY/USDT rate is {int(age.total_seconds())} s old "
             f"(limit {settings.rate.max_age_seconds} s); "
-            "price the order in USDT or retry when the rate sources answer"
+            "price the order in USDT or retry when the rate sources answer",
+            f"the newest rate is {int(age.total_seconds())} s old: "
+            "check the rate sources (`usdtpay rate show`)",
         )
     return Quote(rate=Decimal(snapshot.rate), fetched_at=snapshot.fetched_at, sources=dict(snapshot.sources))
 

@@ -54,16 +54,26 @@ async def authenticate(state: AppState, request: Request[Any, Any, Any], fields:
     ):
         raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
     if not pid_text:
-        raise Forbidden("pid is missing or unknown")
+        raise Forbidden("pid is missing: send your merchant id")
+    signature = fields.get("signature")
     merchant = await state.merchants.get(state.sessions, pid_text)
-    if merchant is not None and not md5_verify(fields, merchant.key, fields.get("signature")):
+    if merchant is not None and not md5_verify(fields, merchant.key, signature):
         # The cached key may just have been changed: check once against the database.
         merchant = await state.merchants.get(state.sessions, pid_text, fresh=True)
-        if merchant is not None and not md5_verify(fields, merchant.key, fields.get("signature")):
-            raise Forbidden("bad signature: see the README's signature algorithm")
+        if merchant is not None and not md5_verify(fields, merchant.key, signature):
+            raise Forbidden(_signature_problem(signature))
     if merchant is None:
         raise Forbidden(f"unknown merchant pid {pid_text[:32]!r}")
     return merchant
+
+
+def _signature_problem(signature: object) -> str:
+    if signature is None or signature == "":
+        return "signature is missing: sign the request (see Signatures at /schema or in the README)"
+    return (
+        "signature does not match: check the signing key and the string to sign "
+        "(see Signatures at /schema or in the README)"
+    )
 
 
 def param_text(value: Any) -> str:
