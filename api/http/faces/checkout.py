@@ -1,13 +1,16 @@
 """The checkout face (seed 001): the back-end calls of a payment template.
 
 POST /api/order/info, /api/order/audio, /api/order/status take `order_id`,
-or `out_order_id` + `pid`; /api/order/qrcode takes `order_id` only. Bodies
+or `out_order_id` + `pid` with that merchant's key (`X-Api-Key: <pid>:<key>`:
+merchant order numbers are guessable, platform order ids are not);
+/api/order/qrcode takes `order_id` only. Bodies
 are JSON or form-encoded; the `?_time=` cache-buster is ignored, and every
 answer carries `Cache-Control: no-store`.
 
 The seed shows bare objects on success and no error shape; errors here are
 `{"code": <HTTP status>, "msg": "..."}` with that HTTP status (400 bad input,
-404 unknown order, 429 slow down).
+403 lookup by out_order_id without the merchant's key, 404 unknown order,
+429 slow down).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields
 from engine import money
-from engine.errors import BadInput, NotFound, TooManyRequests, UsdtPayError
+from engine.errors import BadInput, Forbidden, NotFound, TooManyRequests, UsdtPayError
 from engine.models import ChannelPayment, Order
 from engine.orders.schemas import OrderStatus
 
@@ -75,6 +78,14 @@ async def find_order(state: AppState, request: Request[Any, Any, Any], *, by_id_
     out_order_id, pid = _text(fields, "out_order_id"), _text(fields, "pid", 32)
     if not out_order_id or not pid:
         raise BadInput("give order_id, or out_order_id together with pid")
+    # Anyone can guess a merchant's order numbers; only the merchant itself
+    # may look its orders up by them (seed 001 keeps qrcode to order_id too).
+    merchant = await common.key_merchant(state, request)
+    if merchant is None or merchant.pid != pid:
+        raise Forbidden(
+            "looking an order up by out_order_id + pid needs that merchant's key "
+            "(X-Api-Key: <pid>:<merchant key>); a payer's page gives order_id instead"
+        )
     return await common.load_merchant_order(state, pid, out_order_id)
 
 
@@ -135,7 +146,8 @@ LOOKUP = doc.obj(
             doc.integer(minimum=0, maximum=2**31 - 1), doc.string(max_length=32), description="商户 ID"
         ),
     },
-    description="order_id, or out_order_id + pid (not both empty)",
+    description="order_id, or out_order_id + pid (not both empty); out_order_id + pid needs the "
+    "merchant's key in X-Api-Key: <pid>:<key> (403 without it)",
 )
 ERROR = doc.obj({"code": doc.integer("the HTTP status"), "msg": doc.string()}, required=("code", "msg"))
 ERROR_EXAMPLE = {"code": 404, "msg": "no order 202406010001; check the order number"}
@@ -152,6 +164,7 @@ def _doc(answer: doc.Schema, example: dict[str, Any], body: doc.Schema = LOOKUP)
         answer_example=example,
         error=ERROR,
         error_example=ERROR_EXAMPLE,
+        error_statuses=(400, 403, 404),
     )
 
 
