@@ -20,9 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from engine.exchanges.settings import ExchangeSettings
-
 Chain = Literal["tron", "eth"]
+Exchange = Literal["okx", "binance", "htx"]
 
 TRON_USDT_CONTRACT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
 ETH_USDT_CONTRACT = "0xdAC17F958D2ee523a2206206994597C13D831ec7"
@@ -111,7 +110,11 @@ class ApiSettings(BaseModel):
     # The one header those proxies write: nginx's $proxy_add_x_forwarded_for
     # (x-forwarded-for) or RFC 7239 (forwarded). The other is ignored.
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+    # Verified requests per merchant, and per client on the unsigned faces.
     rate_limit_per_minute: int = Field(600, ge=1)
+    # Requests with a bad signature or an unknown pid, per source address
+    # (api.http.signed_limits): they never use a merchant's budget.
+    failed_signatures_per_minute: int = Field(60, ge=1)
     default_pid: str = "10001"
     logo_url: str = "/static/logo.svg"
 
@@ -288,6 +291,39 @@ class AdminSettings(BaseModel):
     # The Secure cookie flag; browsers accept it on http://127.0.0.1 and
     # localhost too, so only a plain-http remote test setup needs false.
     cookie_secure: bool = True
+
+
+class ExchangeSettings(BaseModel):
+    """Exchange receiving accounts (seed 004 type 2; README "Exchange transfers").
+
+    Accounts and their keys live in the database (`usdtpay exchange add`);
+    these settings say which watchers run and how they page the history."""
+
+    # The exchanges whose watchers `usdtpay run` starts (each watches every
+    # enabled account of that exchange).
+    enabled: list[Exchange] = []
+    poll_seconds: float = Field(10.0, gt=0)
+    # Every poll re-reads this much before the cursor: an exchange may list a
+    # record a little after its own timestamp. Ids de-duplicate the overlap.
+    overlap_minutes: int = Field(10, ge=1, le=24 * 60)
+    # A catch-up after downtime reads at most this much history per step.
+    step_window_minutes: int = Field(360, ge=1)
+    # ... and never further back than this (OKX keeps ~3 months, Binance
+    # windows are < 90 days); older gaps need a supplement.
+    max_lookback_days: int = Field(30, ge=1, le=89)
+    # A record not final yet is re-read until it is, for at most this long.
+    pending_hours: int = Field(24, ge=1, le=24 * 30)
+    # Share of each documented request budget usdtpay uses (the rest is left
+    # to the key owner's other tools).
+    budget_share: float = Field(0.5, gt=0, le=1)
+    timeout_seconds: float = Field(10.0, gt=0)
+    okx_url: str = "https://www.okx.com"
+    binance_url: str = "https://api.binance.com"
+    htx_url: str = "https://api.huobi.pro"
+    binance_sources: list[Literal["deposit", "pay"]] = ["deposit", "pay"]
+    # Seals stored API secrets (AES-256-GCM); any text, e.g. `openssl rand -hex 32`.
+    # Empty: secrets are stored as given (the database is then as secret as the keys).
+    secrets_key: SecretStr = SecretStr("")
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,9 @@ class RateLimiter:
         self.max_keys = max_keys
         self._hits: dict[str, deque[float]] = {}
 
-    def allow(self, key: str, now: float | None = None) -> bool:
+    def allow(self, key: str, now: float | None = None, *, limit: int | None = None) -> bool:
+        """Count one hit for `key` unless its window is full; `limit`
+        overrides per_minute for this kind of key."""
         now = time.monotonic() if now is None else now
         hits = self._hits.get(key)
         if hits is None:
@@ -26,10 +28,19 @@ class RateLimiter:
             hits = self._hits[key] = deque()
         while hits and now - hits[0] >= self.window_s:
             hits.popleft()
-        if len(hits) >= self.per_minute:
+        if len(hits) >= (self.per_minute if limit is None else limit):
             return False
         hits.append(now)
         return True
+
+    def full(self, key: str, now: float | None = None, *, limit: int | None = None) -> bool:
+        """Whether `key` has used its window, without counting a hit."""
+        now = time.monotonic() if now is None else now
+        hits = self._hits.get(key)
+        if not hits:
+            return False
+        recent = sum(1 for at in hits if now - at < self.window_s)
+        return recent >= (self.per_minute if limit is None else limit)
 
     def _evict(self, now: float) -> None:
         stale = [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window_s]

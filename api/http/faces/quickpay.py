@@ -21,13 +21,14 @@ from typing import Any
 
 from litestar import Request, Response, Router, post
 
+from api.http import signed_limits
 from api.http.channel_payments import FiatPayment, start_fiat_payment
 from api.http.faces import common
 from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields
 from bridges.quickpay import verify
-from engine.errors import BadInput, Forbidden, TooManyRequests, UsdtPayError
+from engine.errors import BadInput, Forbidden, UsdtPayError
 from engine.fiat.channel import ClientKind
 from engine.merchants import get_merchant
 from engine.models import Merchant, Order
@@ -90,14 +91,17 @@ def number(fields: dict[str, Any], name: str, low: int, high: int, *, default: i
     return result
 
 
+@signed_limits.counts_failures
 async def authenticate(state: AppState, request: Request[Any, Any, Any], fields: dict[str, Any]) -> Merchant:
+    """store_no and sign, then the merchant's rate limit; failures count
+    against the source address (api.http.signed_limits)."""
+    signed_limits.check_source(state, request)
     store_no = text(fields, "store_no", 1, 32)
-    if not state.limiter.allow(f"ip:{client_ip(request)}") or not state.limiter.allow(f"pid:{store_no}"):
-        raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
     async with state.sessions() as session:
         merchant = await get_merchant(session, store_no)
     if merchant is None or not verify(fields, merchant.key, SIGN_FIELD):
         raise Forbidden("签名错误或门店不存在 (bad sign or unknown store_no): sign with the merchant key")
+    signed_limits.charge(state, store_no)
     return merchant
 
 

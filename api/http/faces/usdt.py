@@ -11,13 +11,14 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 
+from api.http import signed_limits
 from api.http.faces import common, usdt_doc
 from api.http.state import AppState
-from api.http.wire import client_ip, int_field, read_fields, text_field
+from api.http.wire import int_field, read_fields, text_field
 from engine import money
 from engine.addresses import normalize, normalize_tx_hash
 from engine.db import unit_of_work
-from engine.errors import BadInput, BusinessRule, Forbidden, TooManyRequests, UpstreamError, UsdtPayError
+from engine.errors import BadInput, BusinessRule, Forbidden, UpstreamError, UsdtPayError
 from engine.models import Merchant, Order
 from engine.notify.urls import check_notify_url
 from engine.orders import queries
@@ -45,14 +46,13 @@ def error_response(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return envelope(None, code=status, msg=msg)
 
 
+@signed_limits.counts_failures
 async def authenticate(state: AppState, request: Request[Any, Any, Any], fields: dict[str, Any]) -> Merchant:
-    """Rate limit, then pid and signature (403 for either)."""
+    """pid and signature (403 for either), then the merchant's rate limit;
+    failures count against the source address (api.http.signed_limits)."""
     pid = fields.get("pid")
     pid_text = pid if isinstance(pid, str) else ""
-    if not state.limiter.allow(f"ip:{client_ip(request)}") or (
-        pid_text and not state.limiter.allow(f"pid:{pid_text}")
-    ):
-        raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
+    signed_limits.check_source(state, request)
     if not pid_text:
         raise Forbidden("pid is missing: send your merchant id")
     signature = fields.get("signature")
@@ -64,6 +64,7 @@ async def authenticate(state: AppState, request: Request[Any, Any, Any], fields:
             raise Forbidden(_signature_problem(signature))
     if merchant is None:
         raise Forbidden(f"unknown merchant pid {pid_text[:32]!r}")
+    signed_limits.charge(state, pid_text)
     return merchant
 
 
