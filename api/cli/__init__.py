@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from api.cli.common import Command
-from engine.config import load_settings
+from engine.config_file import ConfigError, load
 from engine.errors import UsdtPayError
 
 GROUPS = (
@@ -27,13 +28,19 @@ GROUPS = (
     "export",
     "reconcile",
     "admin",
+    "config",
 )
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    parser = argparse.ArgumentParser(prog="usdtpay", description="USDT settlement engine")
-    parser.add_argument("--config", help="TOML settings file (environment variables win)")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    parser = argparse.ArgumentParser(
+        prog="usdtpay",
+        description="USDT settlement engine. Every command reads the same settings: --config FILE, "
+        "else $USDTPAY_CONFIG, else ./usdtpay.toml or /etc/usdtpay/usdtpay.toml; USDTPAY_* "
+        "environment variables win over the file. `usdtpay config check` shows the result.",
+    )
+    parser.add_argument("--config", help="TOML settings file (environment variables win over it)")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     commands: dict[str, Command] = {}
     for name in GROUPS:
         module = importlib.import_module(f"api.cli.{name}")
@@ -42,13 +49,26 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     return parser, commands
 
 
+def _quiet_stdout() -> None:
+    """After a closed pipe (`usdtpay status | head`): no second error at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
     args = parser.parse_args(argv)
-    settings = load_settings(args.config)
+    try:
+        settings, args.config_path = load(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc.message}", file=sys.stderr)
+        return 2
     name = args.cmd if getattr(args, "sub", None) is None else f"{args.cmd} {args.sub}"
     try:
         return commands[name](settings, args)
     except UsdtPayError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
