@@ -7,15 +7,14 @@ the server with segno so the page needs no QR library of its own.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import segno
 from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
+from api.http import qr_render
 from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
 from api.http.wire import client_ip
@@ -51,15 +50,6 @@ async def cashier_page() -> Response[bytes]:
     )
 
 
-def render_qr_svg(data: str) -> bytes:
-    """A scalable SVG (no width/height, a viewBox) with a quiet zone of 2 modules."""
-    buffer = io.BytesIO()
-    segno.make(data, error="m", micro=False).save(
-        buffer, kind="svg", border=2, xmldecl=False, omitsize=True, dark="#111", light="#fff"
-    )
-    return buffer.getvalue()
-
-
 @get(
     "/api/qr.svg",
     operation_id="qrSvg",
@@ -76,14 +66,21 @@ async def qr_svg(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     data = values[0] if values else ""
     if not data:
         return _text(400, "data is required: /api/qr.svg?data=<text to encode>")
-    if len(data) > QR_MAX_CHARS:
-        return _text(400, f"data is longer than {QR_MAX_CHARS} characters; encode a shorter URL")
+    if len(data) > QR_MAX_CHARS or len(data.encode()) > qr_render.MAX_BYTES:
+        return _text(
+            400,
+            f"data is longer than {QR_MAX_CHARS} characters ({qr_render.MAX_BYTES} bytes); "
+            "encode a shorter URL",
+        )
     if not app_state.limiter.allow(f"qr:{client_ip(request)}"):
         return _text(429, "too many QR requests; retry in a minute")
     try:
-        svg = render_qr_svg(data)
-    except segno.DataOverflowError:
+        # Off the event loop, bounded, cached by content (api.http.qr_render).
+        svg = await qr_render.RENDERER.svg(data)
+    except qr_render.QrTooLong:
         return _text(400, "data does not fit in a QR code; encode a shorter URL")
+    except qr_render.QrBusy:
+        return _text(503, "busy drawing QR codes; retry in a moment")
     return Response(
         svg,
         media_type="image/svg+xml",
