@@ -229,6 +229,9 @@ def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
             console.print(f"... and {len(attention) - SHOWN_FINDINGS} more in the files")
     console.print(f"CSV:  {files[0]}\nJSON: {files[1]}")
     verdict = "all matched" if report.exit_code == 0 else "findings need attention"
+    decided = sum(1 for f in report.findings if f.operator_decision)
+    if decided:
+        verdict += f"; {decided} operator decision(s) listed above"
     console.print(f"exit {report.exit_code}: {verdict}")
 
 

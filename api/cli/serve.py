@@ -28,6 +28,28 @@ def uvicorn_config(app: Any, *, host: str, port: int) -> Any:
     )
 
 
+def admin_server(settings: Settings) -> Any:
+    """The operator console on a listener of its own (`admin.bind`,
+    "host:port"); stopped with the API, so it leaves signals to the API's
+    server."""
+    import contextlib
+
+    import uvicorn
+
+    from api.http.admin.routes import create_admin_app
+
+    host, _, port = settings.admin.bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"USDTPAY_ADMIN__BIND must be host:port, got {settings.admin.bind!r}")
+
+    class ConsoleServer(uvicorn.Server):
+        def capture_signals(self) -> Any:
+            return contextlib.nullcontext()
+
+    log.info("operator console listening on http://%s:%s/admin/", host, port)
+    return ConsoleServer(uvicorn_config(create_admin_app(settings), host=host.strip("[]"), port=int(port)))
+
+
 async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
     import uvicorn
 
@@ -43,9 +65,14 @@ async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -
         for name, worker in available_workers(settings).items():
             log.info("starting worker %s", name)
             tasks.append(asyncio.create_task(supervise(name, worker, ctx), name=name))
+    console = admin_server(settings) if settings.admin.bind else None
+    console_task = asyncio.create_task(console.serve(), name="admin") if console else None
     try:
         await server.serve()
     finally:
+        if console is not None and console_task is not None:
+            console.should_exit = True  # a clean shutdown, lifespan included
+            await asyncio.wait([console_task], timeout=15)
         ctx.stop.set()
         for task in tasks:
             task.cancel()

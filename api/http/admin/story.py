@@ -47,6 +47,8 @@ def _order_events(r: OrderRecords, now: datetime) -> list[Event]:
         if x.order_id == o.id
     ]
     label = "Expired" if now >= o.expires_at else "Expires"
+    if o.paid_at is not None and o.paid_at <= o.expires_at:
+        label = "Payment window ended" if now >= o.expires_at else "Payment window ends"
     events.append(
         Event(o.expires_at, "warn" if o.status == "expired" else "order", label, f"status now: {o.status}")
     )
