@@ -69,8 +69,8 @@ async def qr_svg(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     if len(data) > QR_MAX_CHARS or len(data.encode()) > qr_render.MAX_BYTES:
         return _text(
             400,
-            f"data is longer than {QR_MAX_CHARS} characters ({qr_render.MAX_BYTES} bytes); "
-            "encode a shorter URL",
+            f"data is longer than {QR_MAX_CHARS} characters or {qr_render.MAX_BYTES} UTF-8 bytes "
+            "and does not fit a readable QR code; encode a shorter URL",
         )
     if not app_state.limiter.allow(f"qr:{client_ip(request)}"):
         return _text(429, "too many QR requests; retry in a minute")
