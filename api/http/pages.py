@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from api.http import qr_render
 from api.http.faces import openapi_doc as doc
+from api.http.faces import payer
 from api.http.state import AppState
 from api.http.wire import client_ip
 
@@ -34,10 +35,37 @@ def _text(status: int, message: str) -> Response[str]:
     return Response(message + "\n", status_code=status, media_type="text/plain")
 
 
+def page_language(request: Request[Any, Any, Any]) -> str:
+    """zh or en: `?lang=` first, then the best of Accept-Language (its q
+    values honoured); Chinese when neither says."""
+    asked = request.query_params.get("lang", "")
+    if asked in ("zh", "en"):
+        return asked
+    best, best_q = "zh", 0.0
+    for part in request.headers.get("accept-language", "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in ("zh", "en") and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+HTML_TAG = b'<html lang="zh-CN">'
+
+
 @get("/cashier.html", operation_id="cashierPage", summary="The cashier page", include_in_schema=False)
-async def cashier_page() -> Response[bytes]:
-    """The page itself: never cached, so a deploy changes it at once."""
+async def cashier_page(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The page itself, in the payer's language: never cached, so a deploy
+    changes it at once."""
     body = (STATIC_DIR / "cashier.html").read_bytes()
+    if page_language(request) == "en":
+        body = body.replace(HTML_TAG, b'<html lang="en">', 1)
     return Response(
         body,
         media_type="text/html",
@@ -46,6 +74,7 @@ async def cashier_page() -> Response[bytes]:
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
+            "Vary": "Accept-Language",
         },
     )
 
@@ -96,4 +125,4 @@ def routers() -> list[Any]:
         include_in_schema=False,
     )
     page = Router(path="/", route_handlers=[cashier_page, qr_svg])
-    return [page, static]
+    return [page, static, payer.router()]

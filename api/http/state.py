@@ -21,6 +21,11 @@ from engine.orders.service import create_order_committed
 from engine.rates.service import quote_in
 from engine.work import WorkRunner
 
+# "I have paid" checks per minute: per source address and per order, and in
+# all (a TRON check costs 2-3 node requests: 30/min stays far inside
+# TronGrid's free daily quota even under a flood).
+CLAIMS_PER_MINUTE = 5
+CLAIMS_IN_ALL_PER_MINUTE = 30
 
 @dataclass
 class AppState:
@@ -33,10 +38,16 @@ class AppState:
     # Enabled fiat channels by name (bridges.registry.build_channels).
     channels: dict[str, Channel] = field(default_factory=dict)
     limiter: RateLimiter = field(init=False)
+    # The cashier's "I have paid" checks (api.http.faces.payer): unsigned and
+    # each costs node requests, so capped per source and per order, and in all.
+    claim_limiter: RateLimiter = field(init=False)
+    claim_total: RateLimiter = field(init=False)
     merchants: MerchantCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.api.rate_limit_per_minute)
+        self.claim_limiter = RateLimiter(CLAIMS_PER_MINUTE)
+        self.claim_total = RateLimiter(CLAIMS_IN_ALL_PER_MINUTE)
         self.merchants = MerchantCache()
 
     def now(self) -> datetime:

@@ -20,8 +20,9 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 
 from api.http.channel_payments import start_fiat_payment
-from api.http.faces import common
+from api.http.faces import common, payer
 from api.http.faces import openapi_doc as doc
+from api.http.faces.payer_text import said_for_error, say
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields, text_field
 from engine import amounts, money
@@ -53,9 +54,14 @@ def ok(payload: dict[str, Any]) -> Response[Any]:
 def error_response(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, UsdtPayError):
         status = 400 if isinstance(exc, BadInput) else exc.status
-        return Response({"success": False, "msg": exc.message}, status_code=status)
+        said = said_for_error(exc)  # extra: `code`, and the text in Chinese for the cashier page
+        return Response(
+            {"success": False, "msg": exc.message, "code": exc.code, "msg_zh": said.zh}, status_code=status
+        )
     status, msg = common.unexpected(exc, log)
-    return Response({"success": False, "msg": msg}, status_code=status)
+    return Response(
+        {"success": False, "msg": msg, "code": "error", "msg_zh": say("error").zh}, status_code=status
+    )
 
 
 def price_text(order: Order) -> str:
@@ -194,6 +200,8 @@ ERROR = doc.obj({"success": doc.boolean(), "msg": doc.string()}, required=("succ
                         "chain_label": doc.string(enum=("TRC20", "ERC20")),
                         "address": doc.string(),
                         "amount": doc.string("USDT to send, exactly"),
+                        "merchant_name": doc.string("extra: who is being paid"),
+                        **payer.PAYMENT_DOCS,
                     },
                     required=("name", "price", "expire_time", "logo_url"),
                 ),
@@ -230,7 +238,7 @@ async def cashier_info(request: Request[Any, Any, Any], app_state: AppState) -> 
     }
     if order.chain is not None:
         data |= usdt_fields(order)
-    return ok({"data": data})
+    return ok({"data": data | await payer.info_fields(app_state, order)})
 
 
 @post(
@@ -319,6 +327,7 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
                 "msg": doc.string(),
                 "state": doc.string("extra: the order's status", enum=tuple(STATUS_MSG)),
                 "return_url": doc.string("extra"),
+                **payer.PAYMENT_DOCS,
             },
             required=("success", "status", "msg"),
         ),
@@ -332,9 +341,14 @@ async def check_order(request: Request[Any, Any, Any], app_state: AppState) -> R
     order = await common.load_order(app_state, order_id)
     state = common.shown_status(order, app_state.now())
     paid = state == OrderStatus.PAID
-    return ok(
-        {"status": 1 if paid else 0, "msg": STATUS_MSG[state], "state": state, "return_url": order.return_url}
-    )
+    answer = {
+        "status": 1 if paid else 0,
+        "msg": STATUS_MSG[state],
+        "state": state,
+        "return_url": order.return_url,
+    }
+    # `status` stays 0 while a transfer is only seen: the extras say how far it is.
+    return ok(answer | await payer.payment_fields(app_state, order))
 
 
 def router() -> Router:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, Router, post
 
-from api.http.faces import common
+from api.http.faces import common, payer
 from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields
@@ -269,6 +269,7 @@ async def order_audio(request: Request[Any, Any, Any], app_state: AppState) -> R
                 "return_uri": S(),
                 "is_auto_open": Int(enum=(0, 1)),
                 "pay_payed_wait_time": Int(),
+                **payer.PAYMENT_DOCS,
             },
             required=("status", "expire_time"),
         ),
@@ -285,15 +286,15 @@ async def order_status(request: Request[Any, Any, Any], app_state: AppState) -> 
     order = await find_order(app_state, request)
     status = common.shown_status(order, app_state.now())
     cfg = app_state.settings.checkout
-    return ok(
-        {
-            "status": STATUS_CODE[status],
-            "expire_time": int(order.expires_at.timestamp()),
-            "return_uri": return_uri(order, status),
-            "is_auto_open": 1 if cfg.auto_open else 0,
-            "pay_payed_wait_time": cfg.payed_wait_seconds,
-        }
-    )
+    answer = {
+        "status": STATUS_CODE[status],
+        "expire_time": int(order.expires_at.timestamp()),
+        "return_uri": return_uri(order, status),
+        "is_auto_open": 1 if cfg.auto_open else 0,
+        "pay_payed_wait_time": cfg.payed_wait_seconds,
+    }
+    # `status` stays 1 (待支付) while a transfer is only seen: the extras say how far it is.
+    return ok(answer | await payer.payment_fields(app_state, order))
 
 
 QR_FIELDS = [

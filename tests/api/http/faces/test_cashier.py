@@ -89,7 +89,9 @@ async def test_cashier_info_documented_fields(faces: Faces) -> None:
 
 async def test_cashier_info_unknown_and_bad_ids(faces: Faces) -> None:
     resp = await faces.client.get("/api/cashier_info", params={"orderId": "1738155990123"})
-    assert resp.status_code == 404 and resp.json() == {"success": False, "msg": resp.json()["msg"]}
+    body = resp.json()
+    assert resp.status_code == 404 and (body["success"], body["code"]) == (False, "not_found")
+    assert set(body) == {"success", "msg", "code", "msg_zh"} and body["msg_zh"].endswith("。")
     for bad in ({}, {"orderId": ""}, {"orderId": "abc"}, {"orderId": "1" * 40}):
         resp = await faces.client.get("/api/cashier_info", params=bad)
         assert resp.status_code == 400 and resp.json()["success"] is False, (bad, resp.text)
@@ -169,6 +171,8 @@ async def test_check_order_unpaid_paid_expired(faces: Faces) -> None:
         "msg": "Unpaid",
         "state": "pending",
         "return_url": "",
+        "seen": None,  # extras (issue 17): nothing seen on chain yet
+        "near_miss": None,
     }
     await faces.client.post("/api/get_pay_params", json={"orderId": order_id, "type": "alipay"})
     await faces.pay_fiat(order_id)
