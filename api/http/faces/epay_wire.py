@@ -18,11 +18,11 @@ from urllib.parse import parse_qsl, quote
 
 from litestar import Request
 
+from api.http import signed_limits
 from api.http.faces import common
 from api.http.state import AppState
-from api.http.wire import client_ip
 from engine import epay, money
-from engine.errors import BadInput, BusinessRule, Forbidden, PayloadTooLarge, TooManyRequests
+from engine.errors import BadInput, BusinessRule, Forbidden, PayloadTooLarge
 from engine.models import Merchant
 from engine.orders.schemas import Currency, NewOrder
 
@@ -130,23 +130,14 @@ def sign_modes(state: AppState) -> tuple[str, ...]:
     return epay.SIGN_MODES if mode == "either" else (mode,)
 
 
-def _rate_limit(state: AppState, request: Request[Any, Any, Any], pid: str) -> None:
-    if not state.limiter.allow(f"ip:{client_ip(request)}") or (pid and not state.limiter.allow(f"pid:{pid}")):
-        raise TooManyRequests("请求过于频繁 (too many requests; slow down and retry with backoff)")
-
-
 async def _merchant(state: AppState, pid: str, *, fresh: bool = False) -> Merchant | None:
     if not pid or len(pid) > 32:
         return None
     return await state.merchants.get(state.sessions, pid, fresh=fresh)
 
 
-async def authenticate(
-    state: AppState, request: Request[Any, Any, Any], fields: Fields
-) -> tuple[Merchant, str]:
-    """The merchant and the signature mode its `sign` verified with."""
+async def _signed(state: AppState, fields: Fields) -> tuple[Merchant, str]:
     pid = fields.get("pid", "")
-    _rate_limit(state, request, pid)
     sign_type = fields.get("sign_type", "")
     if sign_type and sign_type.upper() != "MD5":
         raise BadInput(f"sign_type must be MD5, got {sign_type[:16]!r}")
@@ -165,17 +156,9 @@ async def authenticate(
     return merchant, mode
 
 
-async def authenticate_query(state: AppState, request: Request[Any, Any, Any], fields: Fields) -> Merchant:
-    """api.php: the raw merchant key in `key`, as EPay clients send it, or
-    a `sign` over the query instead."""
-    if not fields.get("key"):
-        if not fields.get("sign"):
-            raise BadKey("KEY校验失败 (send key=<merchant key>, or sign the query)")
-        signer, _ = await authenticate(state, request, fields)
-        return signer
+async def _keyed(state: AppState, fields: Fields) -> Merchant:
     pid = fields.get("pid", "")
-    _rate_limit(state, request, pid)
-    merchant: Merchant | None = await _merchant(state, pid)
+    merchant = await _merchant(state, pid)
     given = fields["key"].encode()
     expected = merchant.key.encode() if merchant is not None else UNKNOWN_KEY.encode()
     if merchant is not None and not hmac.compare_digest(expected, given):
@@ -185,6 +168,34 @@ async def authenticate_query(state: AppState, request: Request[Any, Any, Any], f
         raise UnknownPid(f"PID不存在 (unknown merchant pid {pid[:32]!r})")
     if not hmac.compare_digest(expected, given):
         raise BadKey("KEY校验失败 (the key does not match this pid)")
+    return merchant
+
+
+@signed_limits.counts_failures
+async def authenticate(
+    state: AppState, request: Request[Any, Any, Any], fields: Fields
+) -> tuple[Merchant, str]:
+    """The merchant and the signature mode its `sign` verified with. As on
+    the other signed faces, failures count against the source address and
+    only verified requests against the merchant (api.http.signed_limits)."""
+    signed_limits.check_source(state, request)
+    merchant, mode = await _signed(state, fields)
+    signed_limits.charge(state, merchant.pid)
+    return merchant, mode
+
+
+@signed_limits.counts_failures
+async def authenticate_query(state: AppState, request: Request[Any, Any, Any], fields: Fields) -> Merchant:
+    """api.php: the raw merchant key in `key`, as EPay clients send it, or
+    a `sign` over the query instead."""
+    signed_limits.check_source(state, request)
+    if fields.get("key"):
+        merchant = await _keyed(state, fields)
+    elif fields.get("sign"):
+        merchant, _ = await _signed(state, fields)
+    else:
+        raise BadKey("KEY校验失败 (send key=<merchant key>, or sign the query)")
+    signed_limits.charge(state, merchant.pid)
     return merchant
 
 

@@ -237,3 +237,18 @@ async def test_bad_input_is_never_a_500(faces: Faces, content: bytes, content_ty
         "/submit.php", content=content, headers={"content-type": content_type}, follow_redirects=False
     )
     assert 400 <= page.status_code < 500, page.text
+
+
+async def test_failed_signatures_count_against_the_source(db: Db) -> None:
+    async for f in start_faces(db, api={"failed_signatures_per_minute": 3, "rate_limit_per_minute": 2}):
+        for _ in range(3):
+            assert (await mapi(f, params(), key="forged-key"))["code"] == -2
+        refused = await mapi(f, params())  # this source is over its budget: refused before any key
+        assert refused["code"] == -1 and "too many" in refused["msg"]
+
+
+async def test_forged_requests_do_not_spend_the_merchants_budget(db: Db) -> None:
+    async for f in start_faces(db, api={"rate_limit_per_minute": 2}):
+        for _ in range(5):
+            assert (await mapi(f, params(), key="forged-key"))["code"] == -2
+        assert (await mapi(f, params(out_trade_no="OK1")))["code"] == 1
