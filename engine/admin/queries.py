@@ -310,3 +310,10 @@ async def order_records(session: AsyncSession, order: Order) -> OrderRecords:
         decisions=await decisions_by_transfer(session, [t.id for t in transfers]),
         audit=audit,
     )
+
+
+async def pending_payments(session: AsyncSession, order_id: int) -> list[ChannelPayment]:
+    stmt = select(ChannelPayment).where(
+        ChannelPayment.order_id == order_id, ChannelPayment.status == "pending"
+    )
+    return list(await session.scalars(stmt))
