@@ -60,9 +60,12 @@ async def test_info_by_order_id_has_documented_fields(faces: Faces) -> None:
 
 async def test_info_by_out_order_id_and_pid_json_and_form(faces: Faces) -> None:
     created = await dryad_order(faces)
-    by_json = await faces.client.post("/api/order/info", json={"out_order_id": "EXT20240601", "pid": 10001})
+    # By merchant order number only with the merchant's key (issue 12).
+    by_json = await faces.client.post(
+        "/api/order/info", json={"out_order_id": "EXT20240601", "pid": 10001}, headers=API_KEY
+    )
     by_form = await faces.client.post(
-        "/api/order/info", data={"out_order_id": "EXT20240601", "pid": MERCHANT_PID}
+        "/api/order/info", data={"out_order_id": "EXT20240601", "pid": MERCHANT_PID}, headers=API_KEY
     )
     assert by_json.status_code == by_form.status_code == 200, (by_json.text, by_form.text)
     assert by_json.json()["order_id"] == by_form.json()["order_id"] == str(created["orderId"])
@@ -140,8 +143,8 @@ async def test_error_cases_use_code_msg_envelope(faces: Faces) -> None:
         ({"order_id": ["1"]}, 400),
         ({"order_id": True}, 400),
         ({"order_id": "1738155990123"}, 404),
-        ({"out_order_id": "nope", "pid": "10001"}, 404),
-        ({"out_order_id": "nope", "pid": "77777"}, 404),
+        ({"out_order_id": "nope", "pid": "10001"}, 403),  # without the merchant's key
+        ({"out_order_id": "nope", "pid": "77777"}, 403),
         (b"{", 400),
         (b"[]", 400),
     ]
@@ -156,5 +159,8 @@ async def test_error_cases_use_code_msg_envelope(faces: Faces) -> None:
             assert resp.status_code == status, (path, body, resp.text)
             assert resp.json()["code"] == status and resp.json()["msg"]
             assert resp.headers["cache-control"] == "no-store"
+    keyed = await faces.client.post("/api/order/info", json={"out_order_id": "nope", "pid": "10001"},
+                                    headers=API_KEY)  # fmt: skip
+    assert keyed.status_code == 404 and keyed.json()["code"] == 404
     resp = await faces.client.get("/api/order/info")
     assert resp.status_code == 405  # Litestar answers wrong methods before any face handler runs
