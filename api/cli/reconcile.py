@@ -180,6 +180,12 @@ def render_decisions(report: Report, console: Console) -> None:
     console.print(table)
 
 
+def verdict(report: Report) -> str:
+    text = "all matched" if report.exit_code == 0 else "findings need attention"
+    decided = sum(1 for f in report.findings if f.operator_decision)
+    return text + (f"; {decided} operator decision(s) listed above" if decided else "")
+
+
 def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
     console.print(f"window {report.start:%Y-%m-%d %H:%M:%S}Z .. {report.end:%Y-%m-%d %H:%M:%S}Z")
     scans = Table(title="sources read")
@@ -228,11 +234,7 @@ def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
         if len(attention) > SHOWN_FINDINGS:
             console.print(f"... and {len(attention) - SHOWN_FINDINGS} more in the files")
     console.print(f"CSV:  {files[0]}\nJSON: {files[1]}")
-    verdict = "all matched" if report.exit_code == 0 else "findings need attention"
-    decided = sum(1 for f in report.findings if f.operator_decision)
-    if decided:
-        verdict += f"; {decided} operator decision(s) listed above"
-    console.print(f"exit {report.exit_code}: {verdict}")
+    console.print(f"exit {report.exit_code}: {verdict(report)}")
 
 
 def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:

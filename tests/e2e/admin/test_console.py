@@ -7,16 +7,20 @@ audit log of it all. Screenshots land in tests/artifacts/admin/."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
 from engine.admin import queries, totp
+from engine.models import Order
 from engine.money import format_usdt
 from tests.e2e.admin.console import NOW_BLOCK, World, docs_shot, shot, sign_in
 from tests.e2e.browser import Browser
+from tests.fakes.tron_chain import PlannedTransfer
 from tests.integration.engine.audit.books import reconcile
 
 pytestmark = pytest.mark.chromium
@@ -29,9 +33,20 @@ def wrong_code(secret: str) -> str:
     return next(c for c in (f"{n:06d}" for n in range(1_000_000)) if c not in near)
 
 
-async def books(world: World) -> dict[str, object]:
+@dataclass
+class Books:
     """Order A paid on chain, order B underpaid (unmatched), order C paid on
     chain in a block the watcher has not read yet (needs a supplement)."""
+
+    a: Order
+    b: Order
+    c: Order
+    pays_a: PlannedTransfer
+    short_b: PlannedTransfer
+    pays_c: PlannedTransfer
+
+
+async def books(world: World) -> Books:
     a = await world.create_order("SHOP-A", "100.00")
     b = await world.create_order("SHOP-B", "50.00")
     c = await world.create_order("SHOP-C", "20.00")
@@ -42,7 +57,7 @@ async def books(world: World) -> dict[str, object]:
     await world.watch(NOW_BLOCK + 10, NOW_BLOCK + 40)
     assert (await world.order(a.id)).status == "paid"
     assert (await world.transfer_by_hash(short_b.tx_hash)).reason == "underpaid"
-    return {"a": a, "b": b, "c": c, "pays_a": pays_a, "short_b": short_b, "pays_c": pays_c}
+    return Books(a, b, c, pays_a, short_b, pays_c)
 
 
 async def test_the_console_is_off_until_an_account_exists(world: World) -> None:
@@ -55,18 +70,7 @@ async def test_the_console_is_off_until_an_account_exists(world: World) -> None:
         assert (await client.get("/admin/")).status_code == 303
 
 
-async def test_operator_day(
-    world: World,
-    browser: Browser,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    b_ = await books(world)
-    a, b, c, pays_a, short_b, pays_c = (b_[k] for k in ("a", "b", "c", "pays_a", "short_b", "pays_c"))
-    await world.add_account("alice", "operator")
-    page = await browser.desktop_page()
-
+async def sign_in_and_dashboard(page: Any, world: World) -> None:
     await page.goto(world.url("/admin/"))
     await expect(page).to_have_url(re.compile(r"/admin/login\?next=/admin$"))
     await shot(page, "01-login")
@@ -77,24 +81,24 @@ async def test_operator_day(
     await shot(page, "02-dashboard")
     await docs_shot(page, "dashboard")
 
-    # Find order A by the hash of the transfer that paid it; read its story.
+
+async def find_by_hash_and_resend(page: Any, world: World, bk: Books) -> None:
+    """Find order A by the hash of the transfer that paid it, read its
+    story, resend its notification: the receiver gets it, signed."""
     await page.click("nav >> text=Orders")
-    await page.fill("#q", "0x" + pays_a.tx_hash.upper())
+    await page.fill("#q", "0x" + bk.pays_a.tx_hash.upper())
     await page.click("form.search button")
-    link = page.locator(f'#orders a[href="/admin/orders/{a.id}"]')
+    link = page.locator(f'#orders a[href="/admin/orders/{bk.a.id}"]')
     await expect(link).to_be_visible()
     await shot(page, "03-orders-search")
     await link.click()
     story = page.locator("ol.timeline")
-    await expect(story).to_contain_text("Order created")
-    await expect(story).to_contain_text("Amount reserved")
-    await expect(story).to_contain_text(f"Transfer on tron: {format_usdt(a.usdt_units)} USDT")
-    await expect(story).to_contain_text("Seen by watcher: matched to this order")
+    for text in ("Order created", "Amount reserved", "Seen by watcher: matched to this order"):
+        await expect(story).to_contain_text(text)
+    await expect(story).to_contain_text(f"Transfer on tron: {format_usdt(bk.a.usdt_units or 0)} USDT")
     await expect(story).to_contain_text("Order paid")
     await expect(story).to_contain_text("Notification queued")
-    await expect(page.locator("#tx-hash")).to_have_text(pays_a.tx_hash)
-
-    # Resend its notification now: the merchant's receiver gets it, signed.
+    await expect(page.locator("#tx-hash")).to_have_text(bk.pays_a.tx_hash)
     assert world.receiver.received == []
     await page.click("#resend-form button")
     await expect(page.locator(".flash.ok")).to_contain_text("delivered")
@@ -105,29 +109,32 @@ async def test_operator_day(
     await shot(page, "04-order-story")
     await docs_shot(page, "order")
 
-    # Order C: supplement by hash, verified on the (simulated) chain.
-    await page.goto(world.url(f"/admin/orders/{c.id}"))
-    await page.fill('#supplement-form input[name="tx_hash"]', pays_c.tx_hash)
-    await page.click("#supplement-form button")
-    await expect(page.locator(".flash.ok")).to_contain_text(f"order {c.id} is paid")
-    assert (await world.order(c.id)).tx_hash == pays_c.tx_hash
 
-    # The unmatched underpayment: credit it to order B with a note.
+async def supplement_and_credit(page: Any, world: World, bk: Books) -> None:
+    """Order C by supplement (verified on the simulated chain); the unmatched
+    underpayment credited to order B with a note."""
+    await page.goto(world.url(f"/admin/orders/{bk.c.id}"))
+    await page.fill('#supplement-form input[name="tx_hash"]', bk.pays_c.tx_hash)
+    await page.click("#supplement-form button")
+    await expect(page.locator(".flash.ok")).to_contain_text(f"order {bk.c.id} is paid")
+    assert (await world.order(bk.c.id)).tx_hash == bk.pays_c.tx_hash
     await page.click("nav >> text=Unmatched transfers")
-    row = page.locator(f"#transfer-{(await world.transfer_by_hash(short_b.tx_hash)).id}")
+    row = page.locator(f"#transfer-{(await world.transfer_by_hash(bk.short_b.tx_hash)).id}")
     await expect(row).to_contain_text("underpaid")
-    await expect(row.locator('input[name="order_id"]')).to_have_value(str(b.id))  # the likely order
+    await expect(row.locator('input[name="order_id"]')).to_have_value(str(bk.b.id))  # the likely order
     await shot(page, "05-unmatched-transfers")
     await docs_shot(page, "transfers")
     await row.locator('form.credit input[name="note"]').fill("customer short by 0.01, shop accepts")
     await row.locator("form.credit button").click()
-    await expect(page.locator(".flash.ok")).to_contain_text(f"credited to order {b.id}")
-    assert (await world.order(b.id)).status == "paid"
+    await expect(page.locator(".flash.ok")).to_contain_text(f"credited to order {bk.b.id}")
+    assert (await world.order(bk.b.id)).status == "paid"
     await page.goto(world.url("/admin/transfers?resolved=1"))
     await expect(page.locator("table.transfers")).to_contain_text("credited")
     await shot(page, "06-resolved-transfers")
 
-    # Merchants (a new one: its key shown once), wallets, watchers, notifications.
+
+async def other_pages(page: Any, bk: Books) -> None:
+    """A new merchant (its key shown once), wallets, watchers, notifications."""
     await page.click("nav >> text=Merchants")
     await page.fill('input[name="pid"]', "20002")
     await page.fill('input[name="name"]', "Second shop")
@@ -138,14 +145,15 @@ async def test_operator_day(
     await page.reload()
     await expect(page.locator("#new-key")).to_have_count(0)  # never shown again
     await page.click("nav >> text=Wallets")
-    await expect(page.locator("main table")).to_contain_text(b.address)
+    await expect(page.locator("main table")).to_contain_text(bk.b.address or "")
     await shot(page, "08-wallets")
     await page.click("nav >> text=Watchers")
     await shot(page, "09-watchers")
     await page.click("nav >> text=Notifications")
     await shot(page, "10-notifications")
 
-    # The audit log shows each action with who and before / after.
+
+async def audit_log_shows_it_all(page: Any) -> None:
     await page.click("nav >> text=Audit log")
     audit = page.locator("table.audit")
     for action in ("login", "resend", "supplement", "credit", "add_merchant"):
@@ -153,20 +161,36 @@ async def test_operator_day(
     await expect(audit).to_contain_text("customer short by 0.01, shop accepts")
     await shot(page, "11-audit-log")
 
+
+async def test_operator_day(
+    world: World,
+    browser: Browser,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    bk = await books(world)
+    await world.add_account("alice", "operator")
+    page = await browser.desktop_page()
+    await sign_in_and_dashboard(page, world)
+    await find_by_hash_and_resend(page, world, bk)
+    await supplement_and_credit(page, world, bk)
+    await other_pages(page, bk)
+    await audit_log_shows_it_all(page)
     # `usdtpay reconcile` reports the credit as an operator decision.
     window = ["--from", world.at(NOW_BLOCK).isoformat(), "--to", world.at(NOW_BLOCK + 200).isoformat()]
     run = await reconcile(capsys, monkeypatch, world.reconcile_env(), tmp_path, "--chain", "tron", *window)
     assert run.code == 0, run.out + run.err
     assert run.kinds() == {"matched": 2, "operator_credited": 1}
     [decided] = run.rows("operator_credited")
-    assert decided["order_id"] == b.id and decided["tx_hash"] == short_b.tx_hash
+    assert decided["order_id"] == bk.b.id and decided["tx_hash"] == bk.short_b.tx_hash
     assert "by alice" in decided["message"] and "customer short by 0.01" in decided["message"]
-    assert "operator decisions (1)" in run.out
+    assert "operator decisions (1)" in run.out and "1 operator decision(s)" in run.out
 
 
 async def test_support_reads_and_resends_but_cannot_credit(world: World, browser: Browser) -> None:
-    b_ = await books(world)
-    short_b = b_["short_b"]
+    bk = await books(world)
+    short_b = bk.short_b
     await world.add_account("sam", "support")
     page = await browser.desktop_page()
     await sign_in(page, world, "sam")
@@ -180,7 +204,7 @@ async def test_support_reads_and_resends_but_cannot_credit(world: World, browser
     token = await page.locator('header input[name="csrf"]').get_attribute("value")
     answer = await page.request.post(
         world.url(f"/admin/transfers/{transfer.id}/credit"),
-        form={"csrf": token, "order_id": str(b_["b"].id), "note": "trying my luck"},
+        form={"csrf": token, "order_id": str(bk.b.id), "note": "trying my luck"},
         max_redirects=0,
     )
     assert answer.status == 403 and "support role may not credit" in await answer.text()
@@ -189,8 +213,7 @@ async def test_support_reads_and_resends_but_cannot_credit(world: World, browser
         [refused] = await queries.audit_entries(session, action="credit")
     assert (refused.username, refused.ok) == ("sam", False)
     # Support may resend a notification.
-    a = b_["a"]
-    await page.goto(world.url(f"/admin/orders/{a.id}"))
+    await page.goto(world.url(f"/admin/orders/{bk.a.id}"))
     await page.click("#resend-form button")
     await expect(page.locator(".flash.ok")).to_contain_text("delivered")
     assert len(world.receiver.received) == 1
