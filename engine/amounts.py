@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engine.errors import BusinessRule
+from engine.exchanges.ports import EXCHANGES
 from engine.models import Reservation, Wallet
 
 
@@ -148,8 +149,9 @@ def reserve(
     low, high = base_units + step_units, base_units + slots * step_units
     addresses, taken = _addresses_and_live_slots(session, chain, low, high, now)
     if not addresses:
+        add = f"exchange add {chain}" if chain in EXCHANGES else f"wallet add --chain {chain}"
         raise BusinessRule(
-            f"no enabled receiving address on {chain}; add one with `usdtpay wallet add --chain {chain}`",
+            f"no enabled receiving address on {chain}; add one with `usdtpay {add}`",
             code="no_wallet",
         )
     for k in range(1, slots + 1):

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engine.config import ExchangeSettings
 from engine.db import SessionFactory, unit_of_work
 from engine.exchanges import queries
 from engine.exchanges.ingest import ingest_records
 from engine.exchanges.ports import ExchangeReader, ExchangeRecord
-from engine.exchanges.settings import ExchangeSettings
 from engine.models import ExchangeAccount, ExchangeCursor
 from engine.settlement import CursorMoved, IngestResult, MatchRules
 

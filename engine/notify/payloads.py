@@ -24,6 +24,9 @@ from engine.signing import md5_sign, render_value
 # The Chinese faces (002, 003) print wall-clock times in China time.
 
 USDT_CHAIN_TYPE = {"tron": 1, "eth": 2}
+# Seed 004 type 2 orders name their platform (engine.exchanges.ports.PLAT_OF;
+# not imported: the exchanges domain settles through notify).
+EXCHANGE_CHAIN_TYPE = {"okx": "OKX", "binance": "BINANCE", "htx": "HTX"}
 USDT_STATUS = {"paid": "paid", "expired": "expired", "failed": "failed", "closed": "failed"}
 DRYAD_STATUS = {"paid": "SUCCEEDED", "failed": "FAILED", "closed": "CANCELED", "expired": "EXPIRED"}
 DRYAD_CHANNEL = {"wechat": "WECHAT", "alipay": "ALIPAY"}
@@ -63,7 +66,8 @@ def usdt_body(order: Order, merchant: Merchant) -> str:
         "pid": merchant.pid,
         "plat_order_no": str(order.id),
         "order_no": order.merchant_order_no,
-        "chain_type": USDT_CHAIN_TYPE.get(order.chain or "", 0),
+        # An exchange transfer (seed 004 type 2) names its platform: OKX, BINANCE, HTX.
+        "chain_type": USDT_CHAIN_TYPE.get(order.chain or "") or EXCHANGE_CHAIN_TYPE.get(order.chain or "", 0),
         "amount": money.format_usdt(units),
         "cny_amount": money.format_fen(order.fiat_fen) if order.fiat_fen is not None else "",
         "status": USDT_STATUS.get(order.status, order.status),

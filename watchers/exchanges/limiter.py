@@ -9,6 +9,7 @@ ban pauses the bucket until the exchange says it is over.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ class Bucket:
         self._clock = clock
         self._sleep = sleep
         self._stamp = clock()
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     def _refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
@@ -65,6 +67,9 @@ class Bucket:
 
     async def take(self, weight: float = 1.0) -> None:
         weight = min(weight, self.capacity)
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:  # a bucket may outlive an event loop
+            self._lock, self._lock_loop = asyncio.Lock(), loop
         async with self._lock:  # first come, first served
             while True:
                 now = self._clock()
@@ -78,3 +83,23 @@ class Bucket:
                     wait = (weight - self.tokens) / self.rate
                 self.waited += wait
                 await self._sleep(wait)
+
+
+# One set of buckets per API key in this process: the watcher and every
+# supplement request of an account spend the same budget.
+_SHARED: dict[str, dict[str, Bucket]] = {}
+
+
+def shared_buckets(owner: str, budgets: dict[str, Budget], share: float) -> dict[str, Bucket]:
+    """The buckets of `owner` (e.g. "okx:" + a digest of the key), made once."""
+    buckets = _SHARED.get(owner)
+    if buckets is None or any(
+        b.capacity != max(1.0, budgets[n].requests * share) for n, b in buckets.items()
+    ):
+        buckets = {name: Bucket(budget, share=share) for name, budget in budgets.items()}
+        _SHARED[owner] = buckets
+    return buckets
+
+
+def key_digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]

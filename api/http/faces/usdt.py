@@ -12,13 +12,15 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 
 from api.http import signed_limits
-from api.http.faces import common, usdt_doc
+from api.http.faces import common, usdt_doc, usdt_exchange
 from api.http.state import AppState
 from api.http.wire import int_field, read_fields, text_field
 from engine import money
 from engine.addresses import normalize, normalize_tx_hash
 from engine.db import unit_of_work
-from engine.errors import BadInput, BusinessRule, Forbidden, UpstreamError, UsdtPayError
+from engine.errors import BadInput, Forbidden, UpstreamError, UsdtPayError
+from engine.exchanges.ports import PLAT_OF
+from engine.exchanges.supplement import is_exchange_order
 from engine.models import Merchant, Order
 from engine.notify.urls import check_notify_url
 from engine.orders import queries
@@ -91,11 +93,8 @@ def parse_create(fields: dict[str, Any]) -> tuple[NewOrder, int]:
     if currency_text not in ("CNY", "USDT"):
         raise BadInput("currency must be CNY or USDT")
     currency = Currency(currency_text)
-    if int_field(fields, "type", default=1, choices=(1, 2)) == 2:
-        raise BusinessRule(
-            "type 2 (exchange internal transfer) is not supported yet; use type 1", code="unsupported"
-        )
-    chain = CHAIN_BY_TYPE[int_field(fields, "chain_type", choices=(1, 2))]
+    exchange = usdt_exchange.exchange_of(fields)  # type 2: OKX / BINANCE / HTX
+    chain = exchange or CHAIN_BY_TYPE[int_field(fields, "chain_type", choices=(1, 2))]
     decimals = money.FEN_DECIMALS if currency == Currency.CNY else money.USDT_DECIMALS
     order_no = text_field(fields, "order_no", max_len=64)
     if not all(c.isalnum() or c in "-_" for c in order_no) or not order_no.isascii():
@@ -109,6 +108,7 @@ def parse_create(fields: dict[str, Any]) -> tuple[NewOrder, int]:
         notify_url=text_field(fields, "notify_url", required=False, max_len=1024),
         return_url=text_field(fields, "return_url", required=False, max_len=1024),
         param=param_text(fields.get("param")),
+        extra=usdt_exchange.exchange_extra(exchange),
     )
     return new, int_field(fields, "scanpay", default=1, choices=(0, 1))
 
@@ -119,10 +119,16 @@ def order_data(order: Order, state: AppState, scanpay: int) -> dict[str, Any]:
     return {
         "plat_order_no": str(order.id),
         "u_addr": order.address,
-        "u_type": U_TYPE.get(order.chain or "", order.channel or ""),
+        "u_type": u_type(order),
         "amount": money.format_usdt(order.usdt_units or 0),
         "expire_time": int(order.expires_at.timestamp()),
     }
+
+
+def u_type(order: Order) -> str:
+    """TRC20 / ERC20 on chain; OKX / BINANCE / HTX for an exchange transfer."""
+    chain = order.chain or ""
+    return U_TYPE.get(chain) or PLAT_OF.get(chain) or order.channel or ""
 
 
 def cashier_url(state: AppState, order: Order) -> str:
@@ -137,7 +143,7 @@ def query_data(order: Order) -> dict[str, Any]:
         if order.usdt_units
         else money.format_fen(order.fiat_fen or 0),
         "status": STATUS[order.status],
-        "u_type": U_TYPE.get(order.chain or "", order.channel or ""),
+        "u_type": u_type(order),
         "paytime": int(order.paid_at.timestamp()) if order.paid_at else 0,
         "createtime": int(order.created_at.timestamp()),
     }
@@ -159,7 +165,10 @@ async def create(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     new, scanpay = parse_create(fields)
     await check_notify_url(new.notify_url, app_state.settings)
     order, _ = await app_state.create_order(merchant, new)
-    return envelope(order_data(order, app_state, scanpay))
+    data = order_data(order, app_state, scanpay)
+    if scanpay == 1 and is_exchange_order(order):
+        data["u_addr"] = await usdt_exchange.receiver(app_state, order)
+    return envelope(data)
 
 
 @get(
@@ -180,8 +189,10 @@ async def query(request: Request[Any, Any, Any], app_state: AppState) -> Respons
 
 
 def parse_supplement(fields: dict[str, Any]) -> tuple[str, str, str | None]:
+    """order_no, hash and p_addr as sent: what they mean depends on the order
+    (a chain's tx hash, or an exchange's ids for a type 2 order)."""
     order_no = text_field(fields, "order_no", max_len=64)
-    tx_hash = normalize_tx_hash(text_field(fields, "hash", max_len=80))
+    tx_hash = text_field(fields, "hash", max_len=80)
     payer = text_field(fields, "p_addr", required=False, max_len=80) or None
     return order_no, tx_hash, payer
 
@@ -212,6 +223,11 @@ async def supplement(request: Request[Any, Any, Any], app_state: AppState) -> Re
     try:
         async with app_state.sessions() as session:
             order = await queries.require_by_merchant_no(session, merchant, order_no)
+        if is_exchange_order(order):  # type 2: the ids are checked at the exchange
+            order = await usdt_exchange.supplement(app_state, order, tx_hash, payer or "")
+            return envelope(query_data(order))
+        tx_hash = normalize_tx_hash(tx_hash)
+        async with app_state.sessions() as session:
             chain = check_order(order, tx_hash)
             payer = normalize(chain, payer) if payer is not None else None
             if order.status == "paid":  # by this very hash: a retried supplement

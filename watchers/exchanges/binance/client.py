@@ -33,7 +33,7 @@ from watchers.exchanges.errors import (
     ExchangeRateLimited,
 )
 from watchers.exchanges.http import ExchangeHttp, amount_units, ms_time, retry_after, text, to_ms
-from watchers.exchanges.limiter import Bucket, Budget
+from watchers.exchanges.limiter import Bucket, Budget, key_digest, shared_buckets
 
 log = logging.getLogger("usdtpay.watchers.exchanges.binance")
 
@@ -112,7 +112,7 @@ class BinanceClient:
         self._key, self._secret = api_key, secret
         self.sources = tuple(sources)
         self.recv_window_ms = recv_window_ms
-        self.buckets = {name: Bucket(budget, share=share) for name, budget in POOLS.items()}
+        self.buckets = shared_buckets(f"binance:{key_digest(api_key)}", POOLS, share)
 
     async def aclose(self) -> None:
         await self.http.aclose()

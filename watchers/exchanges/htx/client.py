@@ -33,7 +33,7 @@ from watchers.exchanges.errors import (
     ExchangeRateLimited,
 )
 from watchers.exchanges.http import ExchangeHttp, amount_units, ms_time, retry_after, text, to_ms
-from watchers.exchanges.limiter import Bucket, Budget
+from watchers.exchanges.limiter import Budget, key_digest, shared_buckets
 
 log = logging.getLogger("usdtpay.watchers.exchanges.htx")
 
@@ -97,7 +97,7 @@ class HtxClient:
         self.http = ExchangeHttp(base_url, timeout_s=timeout_s, wall_clock=wall_clock)
         self.host = urlsplit(self.http.base_url).netloc
         self._key, self._secret = access_key, secret
-        self.buckets = {path: Bucket(budget, share=share) for path, budget in BUDGETS.items()}
+        self.buckets = shared_buckets(f"htx:{key_digest(access_key)}", BUDGETS, share)
         self._synced = False
 
     async def aclose(self) -> None:

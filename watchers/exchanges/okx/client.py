@@ -30,7 +30,7 @@ from watchers.exchanges.errors import (
     ExchangeRateLimited,
 )
 from watchers.exchanges.http import ExchangeHttp, amount_units, ms_time, retry_after, text, to_ms
-from watchers.exchanges.limiter import Bucket, Budget
+from watchers.exchanges.limiter import Budget, key_digest, shared_buckets
 
 log = logging.getLogger("usdtpay.watchers.exchanges.okx")
 
@@ -79,7 +79,7 @@ class OkxClient:
         self.http = ExchangeHttp(base_url, timeout_s=timeout_s, wall_clock=wall_clock)
         self._key, self._secret, self._passphrase = api_key, secret, passphrase
         self._simulated = simulated
-        self.buckets = {path: Bucket(budget, share=share) for path, budget in BUDGETS.items()}
+        self.buckets = shared_buckets(f"okx:{key_digest(api_key)}", BUDGETS, share)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -175,13 +175,18 @@ class OkxClient:
             after = oldest + 1
 
     async def find(self, hash: str, p_addr: str, start: datetime, end: datetime) -> list[ExchangeRecord]:
-        found: dict[str, ExchangeRecord] = {}
+        """One filtered call per plausible meaning of each id: deposit and
+        withdrawal ids are digits, anything else can only be a txId. The
+        first id that names a record is enough."""
         for value in dict.fromkeys(v.strip() for v in (hash, p_addr) if v and v.strip()):
-            for name in SUPPLEMENT_FILTERS:
+            found: dict[str, ExchangeRecord] = {}
+            for name in SUPPLEMENT_FILTERS if value.isdigit() else ("txId",):
                 for row in await self.get(DEPOSITS, {name: value}):
                     record = self.record(row)
                     found[record.record_id] = record
-        return list(found.values())
+            if found:
+                return list(found.values())
+        return []
 
     @staticmethod
     def record(row: dict[str, Any]) -> ExchangeRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,10 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.config import OrderSettings, Settings
+from engine.config import ExchangeSettings, OrderSettings, Settings
 from engine.exchanges.accounts import Credentials, register_account
 from engine.exchanges.ports import PLAT_OF
-from engine.exchanges.settings import ExchangeSettings
 from engine.models import ExchangeAccount, Notification, Order, Transfer
 from tests.dbharness import Db
 from tests.factories import make_order
@@ -38,10 +38,16 @@ class Sims:
         return getattr(self, exchange)
 
 
-@pytest.fixture
-def sims() -> Iterator[Sims]:
+@contextmanager
+def running_sims() -> Iterator[Sims]:
     with OkxSim() as okx, BinanceSim() as binance, HtxSim() as htx:
         yield Sims(okx, binance, htx)
+
+
+@pytest.fixture
+def sims() -> Iterator[Sims]:
+    with running_sims() as running:
+        yield running
 
 
 def settings_for(db: Db, sims: Sims, **exchanges: Any) -> Settings:
