@@ -70,7 +70,12 @@ async def test_the_console_is_off_until_an_account_exists(world: World) -> None:
         assert (await client.get("/admin/")).status_code == 303
 
 
-async def sign_in_and_dashboard(page: Any, world: World) -> None:
+async def sign_in_and_dashboard(page: Any, world: World) -> list[str]:
+    """Returns the browser console's errors, gathered from here on (the CSP
+    allows only /admin/static scripts: htmx must run without eval)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     await page.goto(world.url("/admin/"))
     await expect(page).to_have_url(re.compile(r"/admin/login\?next=/admin$"))
     await shot(page, "01-login")
@@ -80,6 +85,7 @@ async def sign_in_and_dashboard(page: Any, world: World) -> None:
     await expect(page.locator("#paid-today")).to_have_text("1")
     await shot(page, "02-dashboard")
     await docs_shot(page, "dashboard")
+    return errors
 
 
 async def find_by_hash_and_resend(page: Any, world: World, bk: Books) -> None:
@@ -172,11 +178,12 @@ async def test_operator_day(
     bk = await books(world)
     await world.add_account("alice", "operator")
     page = await browser.desktop_page()
-    await sign_in_and_dashboard(page, world)
+    errors = await sign_in_and_dashboard(page, world)
     await find_by_hash_and_resend(page, world, bk)
     await supplement_and_credit(page, world, bk)
     await other_pages(page, bk)
     await audit_log_shows_it_all(page)
+    assert errors == []  # no CSP violation, no script error on any page
     # `usdtpay reconcile` reports the credit as an operator decision.
     window = ["--from", world.at(NOW_BLOCK).isoformat(), "--to", world.at(NOW_BLOCK + 200).isoformat()]
     run = await reconcile(capsys, monkeypatch, world.reconcile_env(), tmp_path, "--chain", "tron", *window)
