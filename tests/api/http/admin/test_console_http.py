@@ -148,3 +148,57 @@ def test_cli_admin_add_prints_the_totp_secret_once(
     assert "at least 12 characters" in capsys.readouterr().err
     assert main(["admin", "list"]) == 0
     assert "sam\tsupport\tenabled" in capsys.readouterr().out
+
+
+async def test_close_give_up_and_disable_merchant_are_audited(console: AsyncTestClient[Any], db: Db) -> None:
+    from sqlalchemy import select
+
+    from engine.models import Notification, Order
+    from tests.factories import MERCHANT_PID, make_order, make_wallets, signed
+
+    await make_wallets(db, "eth", 1)
+    order = await make_order(db)
+    async with db.sessions() as session:  # a notification still due, to give up
+        session.add(
+            Notification(
+                delivery_id="d-1",
+                order_id=order.id,
+                merchant_id=order.merchant_id,
+                scheme="usdt",
+                event="paid",
+                url="https://merchant.example/n",
+                body="{}",
+                status="pending",
+                attempts=0,
+                next_attempt_at=datetime.now(UTC),
+                created_at=datetime.now(UTC),
+            )
+        )
+        await session.commit()
+        notification_id = await session.scalar(select(Notification.id))
+    await sign_in(console, await add(db))
+    token = form_token((await console.get("/admin/")).text)
+    note = {"csrf": token, "note": "customer cancelled by phone"}
+    closed = await console.post(f"/admin/orders/{order.id}/close", data=note, follow_redirects=False)
+    assert closed.status_code == 303 and "ok=" in closed.headers["location"]
+    gave_up = await console.post(
+        f"/admin/notifications/{notification_id}/give-up", data={"csrf": token}, follow_redirects=False
+    )
+    assert gave_up.status_code == 303 and "ok=" in gave_up.headers["location"]
+    off = await console.post(
+        f"/admin/merchants/{MERCHANT_PID}/disable", data={"csrf": token}, follow_redirects=False
+    )
+    assert off.status_code == 303 and "ok=" in off.headers["location"]
+    query = await console.get(
+        "/api/pay/query", params=signed({"pid": MERCHANT_PID, "order_no": order.merchant_order_no})
+    )
+    assert query.status_code == 403  # a disabled merchant is unknown to the faces
+    async with db.sessions() as session:
+        assert (await session.get(Order, order.id)).status == "closed"  # type: ignore[union-attr]
+        assert (await session.get(Notification, notification_id)).status == "failed"  # type: ignore[union-attr]
+        entries = {e.action: e for e in await queries.audit_entries(session)}
+    assert entries["close_order"].before == {"status": "pending", "paid_at": None, "tx_hash": None}
+    assert entries["close_order"].after["status"] == "closed"  # type: ignore[index]
+    assert entries["close_order"].note == "customer cancelled by phone"
+    assert entries["give_up"].after == {"notification": notification_id, "status": "failed"}
+    assert entries["disable_merchant"].before == {"enabled": True}
