@@ -27,6 +27,7 @@ GROUPS = (
     "status",
     "export",
     "reconcile",
+    "exchange",
     "admin",
     "config",
 )

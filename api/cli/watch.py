@@ -1,4 +1,5 @@
-"""`usdtpay watch tron|eth`: run one chain's watcher in this process.
+"""`usdtpay watch tron|eth|okx|binance|htx`: run one chain's (or one
+exchange's) watcher in this process.
 
 `--from-block N` moves the cursor first (back: replays, which is safe;
 forward: skips blocks, whose payments then need a supplement). `--until-caught-up`
@@ -16,12 +17,17 @@ from typing import Any
 from api.cli.common import Command
 from engine.config import Settings
 from engine.db import create_engine, create_session_factory, is_sqlite, unit_of_work
+from engine.exchanges.ports import EXCHANGES
 from engine.migrate import upgrade
 
 
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     from api.logging import configure_logging
 
+    if args.chain in EXCHANGES:  # seed 004 type 2: the exchange's receiving accounts
+        from api.cli.exchange import watch_exchange
+
+        return watch_exchange(settings, args.chain, args.until_caught_up)
     configure_logging(settings)
     if is_sqlite(settings.database_url):
         upgrade(settings.database_url)
@@ -72,7 +78,7 @@ async def _catch_up(streamer: Any, stop: asyncio.Event) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("watch", help="run a chain watcher (TRC20 on tron, ERC20 on eth)")
-    p.add_argument("chain", choices=["tron", "eth"])
+    p.add_argument("chain", choices=["tron", "eth", *EXCHANGES])
     p.add_argument("--from-block", type=int, help="move the cursor to this block first")
     p.add_argument("--until-caught-up", action="store_true", help="exit when the final head is reached")
 

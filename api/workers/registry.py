@@ -11,6 +11,7 @@ from engine.config import Settings
 from engine.fiat.query_loop import run_fiat_query
 from engine.notify.worker import run_notifier
 from engine.rates.refresher import run_refresher, wants_refresher
+from watchers.exchanges.loop import run_exchange_watcher
 from watchers.runner import run_expiry, run_watcher
 
 
@@ -37,6 +38,13 @@ def _watcher(chain: str) -> Worker:
     return watch
 
 
+def _exchange_watcher(exchange: str) -> Worker:
+    async def watch(ctx: WorkerContext) -> None:
+        await run_exchange_watcher(ctx.settings, ctx.sessions, exchange, ctx.stop, ctx.clock)
+
+    return watch
+
+
 async def _expiry(ctx: WorkerContext) -> None:
     await run_expiry(ctx.sessions, ctx.stop, ctx.clock)
 
@@ -51,6 +59,8 @@ def available_workers(settings: Settings) -> dict[str, Worker]:
     chains = [chain for chain in CHAINS if chain_enabled(settings, chain)]
     for chain in chains:
         workers[f"watch-{chain}"] = _watcher(chain)
-    if chains:
+    for exchange in settings.exchanges.enabled:  # seed 004 type 2
+        workers[f"watch-{exchange}"] = _exchange_watcher(exchange)
+    if chains or settings.exchanges.enabled:
         workers["expiry"] = _expiry
     return workers
