@@ -150,32 +150,37 @@ def test_cli_admin_add_prints_the_totp_secret_once(
     assert "sam\tsupport\tenabled" in capsys.readouterr().out
 
 
-async def test_close_give_up_and_disable_merchant_are_audited(console: AsyncTestClient[Any], db: Db) -> None:
-    from sqlalchemy import select
+async def due_notification(db: Db, order: Any) -> int:
+    """A notification still due for `order` (one to give up)."""
+    from engine.models import Notification
 
+    now = datetime.now(UTC)
+    row = Notification(
+        delivery_id="d-1",
+        order_id=order.id,
+        merchant_id=order.merchant_id,
+        scheme="usdt",
+        event="paid",
+        url="https://merchant.example/n",
+        body="{}",
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    async with db.sessions() as session:
+        session.add(row)
+        await session.commit()
+        return row.id
+
+
+async def test_close_give_up_and_disable_merchant_are_audited(console: AsyncTestClient[Any], db: Db) -> None:
     from engine.models import Notification, Order
     from tests.factories import MERCHANT_PID, make_order, make_wallets, signed
 
     await make_wallets(db, "eth", 1)
     order = await make_order(db)
-    async with db.sessions() as session:  # a notification still due, to give up
-        session.add(
-            Notification(
-                delivery_id="d-1",
-                order_id=order.id,
-                merchant_id=order.merchant_id,
-                scheme="usdt",
-                event="paid",
-                url="https://merchant.example/n",
-                body="{}",
-                status="pending",
-                attempts=0,
-                next_attempt_at=datetime.now(UTC),
-                created_at=datetime.now(UTC),
-            )
-        )
-        await session.commit()
-        notification_id = await session.scalar(select(Notification.id))
+    notification_id = await due_notification(db, order)
     await sign_in(console, await add(db))
     token = form_token((await console.get("/admin/")).text)
     note = {"csrf": token, "note": "customer cancelled by phone"}
