@@ -14,7 +14,7 @@ from engine.chain import ChainTransfer
 from engine.models import Order
 from engine.settlement import rules_for
 from engine.settlement.ingest import ingest
-from tests.api.http.faces.support import Faces, start_faces
+from tests.api.http.faces.support import API_KEY, Faces, start_faces
 from tests.dbharness import Db
 from tests.factories import MERCHANT_PID, signed, tron_address
 
@@ -36,8 +36,8 @@ async def app(any_db: Db) -> AsyncIterator[Faces]:
 
 async def views(f: Faces, order_id: str) -> dict[str, dict[str, Any]]:
     checkout = await f.client.post("/api/order/info", json={"order_id": order_id})
-    by_merchant_no = await f.client.post(
-        "/api/order/status", data={"out_order_id": "X-FACE-1", "pid": MERCHANT_PID}
+    by_merchant_no = await f.client.post(  # by merchant order number: with its key (issue 12)
+        "/api/order/status", data={"out_order_id": "X-FACE-1", "pid": MERCHANT_PID}, headers=API_KEY
     )
     cashier = await f.client.get("/api/cashier_info", params={"orderId": order_id})
     check = await f.client.get("/api/check_order", params={"out_trade_no": order_id})
