@@ -17,6 +17,18 @@ JSON_TRACEBACKS = structlog.processors.ExceptionRenderer(
 )
 
 
+# Libraries that log a line per request (httpx: every node call and every
+# notification; ~30k lines a day per watcher) or per migration step: kept
+# at WARNING unless USDTPAY_LOG_LEVEL=DEBUG asks for everything.
+CHATTY = ("httpx", "httpcore", "alembic", "web3", "urllib3", "aiohttp.access", "asyncio")
+
+
+def quiet_libraries(level: str) -> None:
+    quiet = level.upper() != "DEBUG"
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
+
+
 def configure_logging(settings: Settings) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -51,6 +63,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    quiet_libraries(settings.log_level)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
