@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -31,10 +31,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def loads_exact(data: str | bytes) -> Any:
+def loads_exact(data: str | bytes, *, object_pairs_hook: Any = None) -> Any:
     """json.loads that keeps numbers as their text (JsonNumber) and refuses
     NaN / Infinity."""
-    return json.loads(data, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_reject_constant)
+    return json.loads(
+        data,
+        parse_float=JsonNumber,
+        parse_int=JsonNumber,
+        parse_constant=_reject_constant,
+        object_pairs_hook=object_pairs_hook,
+    )
 
 
 def render_value(value: Any) -> str:
@@ -92,3 +98,24 @@ def md5_verify(fields: Mapping[str, Any], key: str, signature: object) -> bool:
 
 def hmac_sha256_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def ambiguous_field(fields: Mapping[str, Any], names: Iterable[str]) -> str | None:
+    """The first field whose value could be re-split into other fields of
+    the same signing string, or None.
+
+    `k=v&k=v` has no escaping: a value holding `&return_url=https://…`
+    signs exactly like two fields. A face that accepts only the names in
+    `names` and refuses any value containing `&<name>=` for one of them (or
+    `&key=`) makes the string injective: reading it left to right, the
+    first `&<name>=` after a value always starts the next field, so two
+    different accepted field sets never sign alike (README, the usdt face's signature).
+    """
+    markers = tuple(f"&{name}=" for name in {*names, "key"})
+    for name, value in fields.items():
+        if value is None or value == "":
+            continue
+        text = render_value(value) if isinstance(value, str | int | bool | Mapping | list | tuple) else ""
+        if any(marker in text for marker in markers):
+            return name
+    return None

@@ -11,6 +11,7 @@ bound (issue 12, finding 4).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,7 +20,7 @@ from litestar.exceptions import ClientException
 
 from api.http.client_address import client_of
 from engine.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
-from engine.signing import loads_exact
+from engine.signing import ambiguous_field, loads_exact
 
 MAX_BODY = 64 * 1024
 # Objects and arrays inside one another; the deepest documented body (a
@@ -63,10 +64,21 @@ def check_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
             depth -= 1
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A dict of `pairs`, refusing a name given twice: parsers differ on
+    which copy wins, so a signature could cover one and the code read the other."""
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in fields:
+            raise BadInput(f"field {name[:40]!r} is given more than once")
+        fields[name] = value
+    return fields
+
+
+def parse_json_object(body: bytes, *, strict: bool = False) -> dict[str, Any]:
     check_depth(body)
     try:
-        data = loads_exact(body)
+        data = loads_exact(body, object_pairs_hook=_unique if strict else None)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadInput(f"request body is not valid JSON: {str(exc)[:80]}") from exc
     if not isinstance(data, dict):
@@ -74,9 +86,37 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-async def read_fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The request's fields: a JSON object, a form, or (GET) the query."""
+async def read_fields(
+    request: Request[Any, Any, Any], *, allowed: Collection[str] | None = None, signed: bool = False
+) -> dict[str, Any]:
+    """The request's fields: a JSON object, a form, or (GET) the query.
+
+    With `allowed` (the endpoint's documented fields), any other field and
+    any field given twice is refused; with `signed` (the MD5 `k=v&...`
+    scheme), so is a value that would sign like other fields
+    (engine.signing.ambiguous_field; issue 12, finding 9)."""
+    strict = allowed is not None
+    fields = await _raw_fields(request, strict)
+    if allowed is not None:
+        unknown = sorted(set(fields) - set(allowed))
+        if unknown:
+            raise BadInput(
+                f"unknown field {unknown[0][:40]!r}; this endpoint takes {', '.join(sorted(allowed))}"
+            )
+    if signed:
+        name = ambiguous_field(fields, allowed if allowed is not None else fields)
+        if name is not None:
+            raise BadInput(
+                f"{name} contains '&' followed by a field name and '=', which would sign like a "
+                "different set of fields; rename that URL parameter or percent-encode the '&' (%26)"
+            )
+    return fields
+
+
+async def _raw_fields(request: Request[Any, Any, Any], strict: bool) -> dict[str, Any]:
     if request.method == "GET":
+        if strict:
+            return _unique(list(request.query_params.multi_items()))
         return dict(request.query_params.items())
     body = await read_body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -89,12 +129,13 @@ async def read_fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
                 "(curl -d sends that); send Content-Type: application/json"
             )
         try:
-            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            form = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
         except UnicodeDecodeError as exc:
             raise BadInput("form body is not UTF-8") from exc
+        return _unique(form) if strict else dict(form)
     if not body.strip():
         return {}
-    return parse_json_object(body)
+    return parse_json_object(body, strict=strict)
 
 
 def text_field(fields: dict[str, Any], name: str, *, required: bool = True, max_len: int = 256) -> str:

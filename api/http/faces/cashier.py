@@ -35,6 +35,10 @@ log = logging.getLogger("usdtpay.api.cashier")
 
 FIAT_TYPES = {"wxpay": "wechat", "alipay": "alipay"}
 DEVICE_KIND = {"pc": ClientKind.QR, "mobile": ClientKind.H5}
+# Seed 000's fields (plus the documented extras order_no and return_url);
+# anything else is refused (api.http.wire.read_fields).
+PRECREATE_FIELDS = frozenset(("name", "price", "order_no", "return_url"))
+PAY_PARAMS_FIELDS = frozenset(("orderId", "type", "device"))
 # Alipay's face-to-face code opens the app directly (alipays:// scheme), which
 # seed 000 prefers on phones over a wap pay URL; WeChat's phone path is H5.
 MOBILE_KIND = {"alipay": ClientKind.QR, "wechat": ClientKind.H5, "quickpay": ClientKind.QR}
@@ -153,7 +157,7 @@ def usdt_fields(order: Order) -> dict[str, Any]:
     ),
 )
 async def precreate(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=PRECREATE_FIELDS)
     merchant = await common.creating_merchant(app_state, request)
     order_no = (
         text_field(fields, "order_no", required=False, max_len=64) or f"cashier-{secrets.token_hex(12)}"
@@ -287,7 +291,7 @@ async def cashier_info(request: Request[Any, Any, Any], app_state: AppState) -> 
     ),
 )
 async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=PAY_PARAMS_FIELDS)
     order_id = common.parse_order_id(fields.get("orderId"), "orderId")
     pay_type = text_field(fields, "type", max_len=16)
     device = text_field(fields, "device", required=False, max_len=8) or "pc"

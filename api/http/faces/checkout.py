@@ -35,6 +35,9 @@ log = logging.getLogger("usdtpay.api.checkout")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 STATUS_CODE = {"pending": 1, "paid": 2, "closed": 3, "expired": 4, "failed": 5}
 PAY_TYPE = {"wechat": "wxpay", "alipay": "alipay", "quickpay": "quickpay"}
+# Seed 001's lookup fields (and its `_time` cache-buster, should a client put
+# it in the body); anything else is refused (api.http.wire.read_fields).
+LOOKUP_FIELDS = frozenset(("order_id", "out_order_id", "pid", "_time"))
 PAY_TYPE_TEXT = {
     "wxpay": "微信支付",
     "alipay": "支付宝",
@@ -71,7 +74,7 @@ def _text(fields: dict[str, Any], name: str, max_len: int = 64) -> str:
 async def find_order(state: AppState, request: Request[Any, Any, Any], *, by_id_only: bool = False) -> Order:
     if not state.limiter.allow(f"ip:{client_ip(request)}"):
         raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=LOOKUP_FIELDS)
     order_id = _text(fields, "order_id", 32)
     if order_id or by_id_only:
         return await common.load_order(state, common.parse_order_id(order_id, "order_id"))

@@ -43,6 +43,8 @@ CHANNEL = {"wechat": "WECHAT", "alipay": "ALIPAY", "quickpay": "QUICKPAY"}
 CHAIN_CHANNEL = {"tron": "USDT_TRC20", "eth": "USDT_ERC20"}
 CLIENT_TYPE = {"qr": "NATIVE", "h5": "H5", "page": "PAGE", "jsapi": "JSAPI"}
 OK_MSG = "操作成功"
+# Seed 002's create fields; anything else is refused (api.http.wire.read_fields).
+CREATE_FIELDS = frozenset(("bizOrderId", "amount", "subject", "description", "callbackUrl"))
 
 
 def envelope(data: Any, *, code: int = 200, msg: str = OK_MSG, status: int | None = None) -> Response[Any]:
@@ -119,7 +121,7 @@ def qr_route(state: AppState, wallet: str) -> tuple[str, str]:
 
 
 async def create_payment(request: Request[Any, Any, Any], state: AppState, wallet: str) -> Response[Any]:
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=CREATE_FIELDS)
     merchant = await common.creating_merchant(state, request)
     channel, quickpay_wallet = qr_route(state, wallet)
     new = await parse_create(fields, state, channel)

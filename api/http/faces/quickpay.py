@@ -37,6 +37,26 @@ from engine.orders.schemas import Currency, NewOrder
 log = logging.getLogger("usdtpay.api.quickpay")
 
 SIGN_FIELD = "sign"
+# JSAPIPayInfo (seed 003) and the signature: anything else is refused, and so
+# is a value that would sign like other fields (api.http.wire.read_fields).
+FIELDS = frozenset(
+    {
+        "store_no",
+        "paytype",
+        "operator",
+        "appid",
+        "openid",
+        "amount",
+        "order_no",
+        "iteminfo",
+        "notify_url",
+        "goods_tag",
+        "share_pay",
+        "attach",
+        "itemlist",
+        SIGN_FIELD,
+    }
+)
 MAX_AMOUNT = 9_999_999_999
 WALLET = {11: "wechat", 21: "alipay"}
 PAYTYPE_NAME = {11: "WECHATPAY_JSAPI", 21: "ALIPAY_JSAPI"}
@@ -278,7 +298,7 @@ RESULT = doc.obj(
     ),
 )
 async def jsapi_pay(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=FIELDS, signed=True)
     merchant = await authenticate(app_state, request, fields)
     new, paytype, appid, openid = await parse_order(app_state, fields)
     channel, wallet = route(app_state, paytype)

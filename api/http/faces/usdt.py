@@ -35,6 +35,26 @@ log = logging.getLogger("usdtpay.api.usdt")
 CHAIN_BY_TYPE = {1: "tron", 2: "eth"}
 U_TYPE = {"tron": "TRC20", "eth": "ERC20"}
 STATUS = {"pending": "pending", "paid": "paid", "expired": "expired", "failed": "failed", "closed": "failed"}
+# Seed 004's fields per call: anything else is refused, and so is a value
+# that would sign like other fields (api.http.wire.read_fields; README, the signature).
+CREATE_FIELDS = frozenset(
+    {
+        "pid",
+        "chain_type",
+        "order_no",
+        "amount",
+        "currency",
+        "type",
+        "plat",
+        "scanpay",
+        "notify_url",
+        "return_url",
+        "param",
+        "signature",
+    }
+)
+QUERY_FIELDS = frozenset(("pid", "order_no", "signature"))
+SUPPLEMENT_FIELDS = frozenset(("pid", "order_no", "p_addr", "hash", "signature"))
 
 
 def envelope(data: Any, *, code: int = 200, msg: str = "success") -> Response[Any]:
@@ -160,7 +180,7 @@ def query_data(order: Order) -> dict[str, Any]:
     operation_class=usdt_doc.create_doc(),
 )
 async def create(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=CREATE_FIELDS, signed=True)
     merchant = await authenticate(app_state, request, fields)
     new, scanpay = parse_create(fields)
     await check_notify_url(new.notify_url, app_state.settings)
@@ -180,7 +200,7 @@ async def create(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     operation_class=usdt_doc.query_doc(),
 )
 async def query(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=QUERY_FIELDS, signed=True)
     merchant = await authenticate(app_state, request, fields)
     order_no = text_field(fields, "order_no", max_len=64)
     async with app_state.sessions() as session:
@@ -217,7 +237,7 @@ async def supplement(request: Request[Any, Any, Any], app_state: AppState) -> Re
     tx_failed, wrong_token, wrong_recipient, amount_differs, payer_differs,
     tx_too_early, tx_too_late, hash_used, order_already_paid, ...).
     """
-    fields = await read_fields(request)
+    fields = await read_fields(request, allowed=SUPPLEMENT_FIELDS, signed=True)
     merchant = await authenticate(app_state, request, fields)
     order_no, tx_hash, payer = parse_supplement(fields)
     try:
