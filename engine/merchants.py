@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.addresses import normalize
 from engine.db import SessionFactory
-from engine.errors import BadInput, Conflict, Forbidden
-from engine.models import Merchant, Wallet
+from engine.errors import BadInput, Conflict, Forbidden, NotFound
+from engine.models import Merchant, Order, Reservation, Wallet
 
 
 async def get_merchant(session: AsyncSession, pid: str, *, include_disabled: bool = False) -> Merchant | None:
@@ -103,3 +103,59 @@ class MerchantCache:
     def forget(self, pid: str) -> None:
         """Drop a cached merchant (its key was rotated, it was disabled)."""
         self._entries.pop(pid, None)
+
+
+async def remove_merchant(session: AsyncSession, pid: str) -> Merchant:
+    """Delete a merchant that has no orders; refused while orders are live
+    (pending) and, for the books, while any order of it exists at all."""
+    merchant = await get_merchant(session, pid, include_disabled=True)
+    if merchant is None:
+        raise NotFound(f"no merchant {pid}")
+    live = await session.scalar(
+        select(func.count()).where(Order.merchant_id == merchant.id, Order.status == "pending")
+    )
+    if live:
+        raise Conflict(f"merchant {pid} has {live} live (pending) order(s); disable it now, remove it later")
+    total = await session.scalar(select(func.count()).where(Order.merchant_id == merchant.id))
+    if total:
+        raise Conflict(
+            f"merchant {pid} has {total} order(s) on record, kept for the books; "
+            f"`usdtpay merchant disable --pid {pid}` stops it taking orders"
+        )
+    await session.delete(merchant)
+    await session.flush()
+    return merchant
+
+
+async def find_wallet(session: AsyncSession, chain: str, address: str) -> Wallet:
+    canonical = normalize(chain, address)
+    wallet = await session.scalar(select(Wallet).where(Wallet.chain == chain, Wallet.address == canonical))
+    if wallet is None:
+        raise NotFound(f"no wallet {canonical} on {chain}")
+    return wallet
+
+
+async def remove_wallet(session: AsyncSession, chain: str, address: str, now: datetime) -> Wallet:
+    """Delete a receiving address no live order uses. A held reservation
+    (order expiry plus the late window) means a payment may still arrive
+    there, and a removed address is no longer watched: refused until then."""
+    wallet = await find_wallet(session, chain, address)
+    held = await session.scalar(
+        select(func.count()).where(
+            Reservation.chain == chain, Reservation.address == wallet.address, Reservation.held_until > now
+        )
+    )
+    if held:
+        latest = await session.scalar(
+            select(func.max(Reservation.held_until)).where(
+                Reservation.chain == chain, Reservation.address == wallet.address
+            )
+        )
+        until = f"; try again after {latest:%Y-%m-%d %H:%M}Z" if latest else ""
+        raise Conflict(
+            f"wallet {wallet.address} holds {held} live order amount(s){until} "
+            f"(`usdtpay wallet disable` stops new orders now)"
+        )
+    await session.delete(wallet)
+    await session.flush()
+    return wallet

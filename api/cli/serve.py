@@ -101,8 +101,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     for name in ("serve", "run"):
         p = sub.add_parser(name, help="API only" if name == "serve" else "API and background workers")
-        p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
 
 
 COMMANDS: dict[str, Command] = {"serve": cmd_serve, "run": cmd_run}

@@ -134,3 +134,28 @@ async def test_search_finds_an_order_by_every_id(db: Db) -> None:
         transfer.id
     ].decision == "credited"
     assert story.reservations and story.merchant is not None
+
+
+async def test_figures_per_merchant_wallet_and_chain(db: Db) -> None:
+    order, transfer = await underpaid_books(db)
+    async with db.sessions() as session:
+        await decisions.credit_transfer(session, transfer.id, order.id, "accept the short pay", "alice", NOW)
+        await session.commit()
+    since = NOW - timedelta(days=1)
+    async with db.sessions() as session:
+        [volume] = await queries.paid_volume(session, since)
+        [figures] = await queries.merchant_figures(session, since)
+        [load] = await queries.wallets_with_reservations(session, NOW)
+    assert (volume.via, volume.paid, volume.usdt_units, volume.fiat_fen) == (
+        "tron",
+        1,
+        transfer.amount_units,
+        0,
+    )
+    assert (figures.orders, figures.paid, figures.usdt_units, figures.failed_notifications) == (
+        1,
+        1,
+        transfer.amount_units,
+        0,
+    )
+    assert load.live_count == 1 and load.live[0].order_id == order.id
