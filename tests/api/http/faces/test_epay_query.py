@@ -168,3 +168,24 @@ async def test_a_forged_trade_success_changes_nothing(faces: Faces) -> None:
     assert answer["status"] == 0
     async with faces.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+async def test_create_repeat_pay_query_and_notify_on_both_databases(any_db: Db) -> None:
+    from tests.api.http.faces.support import start_faces
+
+    async for f in start_faces(any_db):
+        made = await created(f, type="", money="12.34", coupon="满100减10")
+        assert (await mapi(f, params(type="", money="12.34", coupon="满100减10")))["trade_no"] == made[
+            "trade_no"
+        ]
+        assert (await mapi(f, params(type="", money="12.35", coupon="满100减10")))["code"] == -1
+        picked = await f.client.post(
+            "/api/get_pay_params", json={"orderId": made["trade_no"], "type": "alipay"}
+        )
+        assert picked.status_code == 200, picked.text
+        await f.pay_fiat(made["trade_no"])
+        ask = {"act": "order", "pid": MERCHANT_PID, "key": MERCHANT_KEY, "out_trade_no": "EP20240101001"}
+        answer = await query(f, ask)
+        assert (answer["status"], answer["type"], answer["money"]) == (1, "alipay", "12.34")
+        [row] = await notifications(f)
+        assert query_of("?" + row.body) == expected_result(int(made["trade_no"]), money="12.34")
