@@ -50,7 +50,9 @@ def admin_server(settings: Settings) -> Any:
     return ConsoleServer(uvicorn_config(create_admin_app(settings), host=host.strip("[]"), port=int(port)))
 
 
-async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
+async def _serve(
+    settings: Settings, host: str, port: int, with_workers: bool, without: frozenset[str] = frozenset()
+) -> None:
     import uvicorn
 
     from api.http.app import create_app
@@ -63,6 +65,9 @@ async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -
     ctx = WorkerContext(settings=settings, sessions=create_session_factory(engine))
     if with_workers:
         for name, worker in available_workers(settings).items():
+            if name in without:
+                log.info("worker %s runs elsewhere (--without)", name)
+                continue
             log.info("starting worker %s", name)
             tasks.append(asyncio.create_task(supervise(name, worker, ctx), name=name))
     console = admin_server(settings) if settings.admin.bind else None
@@ -80,10 +85,12 @@ async def _serve(settings: Settings, host: str, port: int, with_workers: bool) -
         await engine.dispose()
 
 
-def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
+def serve(
+    settings: Settings, host: str, port: int, *, with_workers: bool, without: frozenset[str] = frozenset()
+) -> int:
     configure_logging(settings)
     log.info("usdtpay listening on http://%s:%d (workers: %s)", host, port, with_workers)
-    asyncio.run(_serve(settings, host, port, with_workers))
+    asyncio.run(_serve(settings, host, port, with_workers, without))
     return 0
 
 
@@ -95,7 +102,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
-    return serve(settings, args.host, args.port, with_workers=True)
+    return serve(settings, args.host, args.port, with_workers=True, without=frozenset(args.without))
 
 
 def register(sub: Any) -> None:
@@ -103,6 +110,15 @@ def register(sub: Any) -> None:
         p = sub.add_parser(name, help="API only" if name == "serve" else "API and background workers")
         p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+        if name == "run":
+            p.add_argument(
+                "--without",
+                action="append",
+                default=[],
+                metavar="WORKER",
+                help="a worker another process runs (repeatable): notifier, rates, expiry, fiat-query, "
+                "watch-tron, watch-eth, watch-<exchange>",
+            )
 
 
 COMMANDS: dict[str, Command] = {"serve": cmd_serve, "run": cmd_run}
