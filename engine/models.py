@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -91,7 +92,9 @@ class Order(Base):
 
     __tablename__ = "orders"
     __table_args__ = (
-        UniqueConstraint("merchant_id", "merchant_order_no"),
+        # Orders created without a key or signature (trusted network only)
+        # number apart: they cannot squat a merchant's own order numbers.
+        UniqueConstraint("merchant_id", "open_create", "merchant_order_no"),
         Index("ix_orders_match", "chain", "address", "usdt_units"),
         Index("ix_orders_status_expires", "status", "expires_at"),
     )
@@ -100,6 +103,9 @@ class Order(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     merchant_order_no: Mapped[str] = mapped_column(String(64))
+    # Created with neither a merchant key nor a signature: allowed for the
+    # client's network only (api.trusted_networks).
+    open_create: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     face: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(256), default="")
     currency: Mapped[str] = mapped_column(String(4))

@@ -46,10 +46,14 @@ class NewOrder:
     return_url: str = ""
     param: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Trusted by the client's network only (no key, no signature): such
+    # orders have their own order-number space (engine.models.Order).
+    open_create: bool = False
 
     def fingerprint(self) -> str:
         """Stable digest of everything the merchant asked for: a retried
-        create with the same fingerprint returns the original order."""
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        create with the same fingerprint returns the original order. (The
+        number space is not asked for: it keeps digests of older orders.)"""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "open_create"}
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -65,7 +65,9 @@ def create_order_in(
     flush then fails on the unique (merchant, order no) constraint.
     """
     if check_existing:
-        existing = queries.find_by_merchant_no(session, merchant_id, new.merchant_order_no)
+        existing = queries.find_by_merchant_no(
+            session, merchant_id, new.merchant_order_no, open_create=new.open_create
+        )
         if existing is not None:
             return _existing_or_conflict(existing, new), False
 
@@ -75,6 +77,7 @@ def create_order_in(
         id=order_id,
         merchant_id=merchant_id,
         merchant_order_no=new.merchant_order_no,
+        open_create=new.open_create,
         face=new.face,
         subject=new.subject,
         currency=new.currency.value,
@@ -206,7 +209,9 @@ async def create_order_committed(
         )
 
     def stored(session: Session) -> Order | None:
-        return queries.find_by_merchant_no(session, merchant.id, new.merchant_order_no)
+        return queries.find_by_merchant_no(
+            session, merchant.id, new.merchant_order_no, open_create=new.open_create
+        )
 
     for attempt in range(2):
         try:

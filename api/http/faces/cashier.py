@@ -171,6 +171,7 @@ async def precreate(request: Request[Any, Any, Any], app_state: AppState) -> Res
         return_url=await common.check_callback_url(
             app_state, text_field(fields, "return_url", required=False, max_len=1024), "return_url"
         ),
+        open_create=common.open_create(request),
     )
     order, _ = await app_state.create_order(merchant, new)
     base = app_state.settings.orders.public_base_url.rstrip("/")

@@ -95,7 +95,9 @@ async def dryad_status(state: AppState, order: Order, latest: ChannelPayment | N
     return ORDER_STATUS[status]
 
 
-async def parse_create(fields: dict[str, Any], state: AppState, channel: str) -> NewOrder:
+async def parse_create(
+    fields: dict[str, Any], state: AppState, channel: str, *, open_create: bool
+) -> NewOrder:
     order_no = text_field(fields, "bizOrderId", max_len=64)
     callback = await common.check_notify_target(
         state, text_field(fields, "callbackUrl", max_len=1024), "callbackUrl"
@@ -110,6 +112,7 @@ async def parse_create(fields: dict[str, Any], state: AppState, channel: str) ->
         subject=text_field(fields, "subject", max_len=256),
         notify_url=callback,
         extra={"description": description} if description else {},
+        open_create=open_create,
     )
 
 
@@ -124,7 +127,7 @@ async def create_payment(request: Request[Any, Any, Any], state: AppState, walle
     fields = await read_fields(request, allowed=CREATE_FIELDS)
     merchant = await common.creating_merchant(state, request)
     channel, quickpay_wallet = qr_route(state, wallet)
-    new = await parse_create(fields, state, channel)
+    new = await parse_create(fields, state, channel, open_create=common.open_create(request))
     orders = state.settings.orders.model_copy(update={"expire_minutes": EXPIRE_MINUTES})
     order, _ = await state.create_order(merchant, new, orders=orders)
     payment = await start_fiat_payment(
