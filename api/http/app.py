@@ -57,6 +57,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         value: AppState = state.app_state
         return value
 
+    from api.http.admin import routes as admin_routes  # the operator console
+
     routers: list[Any] = [
         usdt.router(),
         cashier.router(),
@@ -66,6 +68,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         epay.router(),
         receivers.router(),
         metrics.router(),
+        *admin_routes.routers(settings),
         *pages.routers(),
         docs.assets_router(),
     ]
