@@ -33,6 +33,7 @@ from engine.money import FEN_DECIMALS, USDT_DECIMALS, format_units
 
 CHAINS = ("tron", "eth")
 CHANNELS = ("wechat", "alipay", "quickpay")
+EXCHANGES = ("okx", "binance", "htx")
 SHOWN_FINDINGS = 40  # on the terminal; the files hold all of them
 
 
@@ -68,6 +69,7 @@ def register(sub: Any) -> None:
     add_window_arguments(p, required=False)
     p.add_argument("--chain", action="append", choices=CHAINS, help="only this chain (repeatable)")
     p.add_argument("--channel", action="append", choices=CHANNELS, help="only this fiat channel (repeatable)")
+    p.add_argument("--exchange", action="append", choices=EXCHANGES, help="only this exchange (repeatable)")
     p.add_argument("--out", default=".", help="directory for the CSV and JSON files (default: .)")
 
 
@@ -86,8 +88,8 @@ async def run(settings: Settings, args: argparse.Namespace, console: Console) ->
     from watchers.readers import build_reader
 
     since, until = window(args, settings.timezone, datetime.now(UTC), timedelta(hours=24))
-    chains, channels = chosen(settings, args)
-    if not chains and not channels:
+    chains, channels, exchanges = sources(settings, args)
+    if not chains and not channels and not exchanges:
         raise ReconcileIncomplete(
             "nothing to reconcile: no chain or channel is enabled (USDTPAY_TRON__ENABLED, "
             "USDTPAY_ETH__ENABLED, USDTPAY_WECHAT__ENABLED, ...) and none was asked for "
@@ -123,9 +125,47 @@ async def run(settings: Settings, args: argparse.Namespace, console: Console) ->
                 report.findings.extend(findings)
         if channels:
             report.findings.extend(await _fiat(settings, sessions, channels, since, until))
+        for exchange in exchanges:
+            scan, found = await _exchange(settings, sessions, exchange, since, until)
+            report.scans.append(scan)
+            report.findings.extend(found)
     finally:
         await engine.dispose()
     return report
+
+
+def sources(settings: Settings, args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
+    """Chains, channels and exchanges to check; asking only for exchanges skips the others."""
+    if getattr(args, "exchange", None) and not (args.chain or args.channel):
+        return [], [], chosen_exchanges(settings, args)
+    return (*chosen(settings, args), chosen_exchanges(settings, args))
+
+
+def chosen_exchanges(settings: Settings, args: argparse.Namespace) -> list[str]:
+    """Exchanges to check: the ones asked for, else every enabled one unless
+    only chains or channels were asked for."""
+    asked = getattr(args, "exchange", None)
+    if asked:
+        return sorted(set(asked))
+    return [] if args.chain or args.channel else list(settings.exchanges.enabled)
+
+
+async def _exchange(
+    settings: Settings, sessions: SessionFactory, exchange: str, since: datetime, until: datetime
+) -> tuple[Any, list[Finding]]:
+    from engine.audit.exchanges import reconcile_exchange_window
+    from watchers.exchanges.build import reader_for_account
+
+    try:
+        return await reconcile_exchange_window(
+            sessions, exchange, lambda account: reader_for_account(account, settings), since, until
+        )
+    except UsdtPayError:
+        raise
+    except Exception as exc:
+        raise ReconcileIncomplete(
+            f"{exchange}: the exchange could not be read ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 async def _fiat(

@@ -112,3 +112,19 @@ def test_run_starts_a_watcher_per_enabled_exchange() -> None:
     workers = available_workers(settings)
     assert {"watch-okx", "watch-htx", "expiry"} <= set(workers) and "watch-binance" not in workers
     assert "watch-okx" not in available_workers(Settings(rate_fixed=1))  # type: ignore[arg-type]
+
+
+def test_reconcile_reads_the_exchange(
+    env: pytest.MonkeyPatch, sims: Sims, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    key = sims.okx.add_key()
+    use_key(env, key.api_key, key.secret, key.passphrase)
+    assert main(["exchange", "add", "okx"]) == 0
+    sims.okx.add_deposit(amt="4.000004")  # nobody ordered this
+    assert main(["watch", "okx", "--until-caught-up"]) == 0
+    out_dir = tmp_path / "reports"
+    out_dir.mkdir()
+    assert main(["reconcile", "--exchange", "okx", "--out", str(out_dir)]) == 1  # needs attention
+    out = capsys.readouterr().out
+    assert "okx" in out and "unmatched_transfer" in out
+    assert sorted(p.suffix for p in out_dir.iterdir()) == [".csv", ".json"]
