@@ -27,7 +27,10 @@ QR_MAX_CHARS = 2048
 # logo at their own https host, so images alone may also come from https.
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; object-src 'none'"
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; object-src 'none'; "
+    # No other site may frame the page and overlay it (clickjacking a payer
+    # into paying); X-Frame-Options says the same to browsers without CSP 2.
+    "frame-ancestors 'none'"
 )
 
 
@@ -74,6 +77,7 @@ async def cashier_page(request: Request[Any, Any, Any]) -> Response[bytes]:
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
             "Vary": "Accept-Language",
         },
     )
