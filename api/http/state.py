@@ -27,6 +27,7 @@ from engine.work import WorkRunner
 CLAIMS_PER_MINUTE = 5
 CLAIMS_IN_ALL_PER_MINUTE = 30
 
+
 @dataclass
 class AppState:
     settings: Settings
