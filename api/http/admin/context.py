@@ -36,6 +36,13 @@ def _ago(value: datetime | None, now: datetime) -> str:
     return f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
 
 
+def _facts(value: dict[str, Any] | None) -> list[str]:
+    """An audit before / after as `key: value` lines, in key order."""
+    if not value:
+        return []
+    return [f"{k}: {'-' if v is None else v}" for k, v in sorted(value.items())]
+
+
 def build_env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -47,6 +54,7 @@ def build_env() -> jinja2.Environment:
     env.filters["usdt"] = lambda units: "-" if units is None else format_usdt(units)
     env.filters["fen"] = lambda fen: "-" if fen is None else format_fen(fen)
     env.filters["when"] = _when
+    env.filters["facts"] = _facts
     env.globals["ago"] = _ago
     return env
 
