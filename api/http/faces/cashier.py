@@ -20,13 +20,15 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 
 from api.http.channel_payments import start_fiat_payment
-from api.http.faces import common, payer
+from api.http.faces import common, exchange_cashier, payer
 from api.http.faces import openapi_doc as doc
 from api.http.faces.payer_text import said_for_error, say
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields, text_field
 from engine import amounts, money
 from engine.errors import BadInput, UsdtPayError
+from engine.exchanges.ports import PLAT_OF
+from engine.exchanges.supplement import is_exchange_order
 from engine.fiat.channel import ClientKind
 from engine.models import Order
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
@@ -92,8 +94,8 @@ async def offered_types(state: AppState, order: Order) -> list[str]:
             types.append("wxpay")
         if {"alipay", "quickpay"} & fiat_enabled:
             types.append("alipay")
-    if order.chain is not None:
-        return [common.USDT_TYPE[order.chain]]
+    if order.chain is not None:  # an exchange order (seed 004 type 2) has nothing to choose
+        return [common.USDT_TYPE[order.chain]] if order.chain in common.USDT_TYPE else []
     if order.channel is None:
         async with state.sessions() as session:
             for chain, pay_type in common.USDT_TYPE.items():
@@ -241,7 +243,9 @@ async def cashier_info(request: Request[Any, Any, Any], app_state: AppState) -> 
         "channels": await offered_types(app_state, order),
         "server_time": common.epoch_ms(now),
     }
-    if order.chain is not None:
+    if is_exchange_order(order):
+        data |= await exchange_cashier.fields(app_state, order)
+    elif order.chain is not None:
         data |= usdt_fields(order)
     return ok({"data": data | await payer.info_fields(app_state, order)})
 
@@ -305,6 +309,9 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
         order = await common.load_order(app_state, order_id)
         if order.channel is not None:
             raise BadInput(f"this order is to be paid through {order.channel}; USDT is not offered")
+        if is_exchange_order(order):
+            plat = PLAT_OF[order.chain or ""]
+            raise BadInput(f"this order is paid by a transfer at {plat}; follow the steps on the page")
         order = await common.pick_chain(app_state, order_id, common.CHAIN_BY_TYPE[pay_type])
         data = {"payurl": "", "qrcode": order.address, "urlscheme": ""} | usdt_fields(order)
         return ok({"data": data | {"expire_time": common.epoch_ms(order.expires_at)}})

@@ -141,3 +141,27 @@ async def test_plat_link_means_on_chain(db: Db, sims: Sims, shop: tuple[Settings
         )
     # no on-chain wallet in this shop: the on-chain path answers, not the exchange one
     assert resp.status_code == 422 and "wallet add --chain" in resp.json()["msg"]
+
+
+@pytest.mark.parametrize("exchange", list(PLATS))
+async def test_the_cashier_page_gets_the_steps_for_the_exchange(
+    db: Db, sims: Sims, shop: tuple[Settings, ManualClock], exchange: str
+) -> None:
+    settings, clock = shop
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        created = await client.post("/api/pay/create", json=create_body(PLATS[exchange], f"C-{exchange}"))
+        order_id = created.json()["data"]["plat_order_no"]
+        info = await client.get("/api/cashier_info", params={"orderId": order_id})
+        chain_pick = await client.post(
+            "/api/get_pay_params", json={"orderId": order_id, "type": "usdt_trc20"}
+        )
+    assert info.status_code == 200, info.text
+    data = info.json()["data"]
+    block = data["exchange"]
+    assert data["chain_label"] == block["plat"] == PLATS[exchange] and data["channels"] == []
+    assert block["pay_to"] == data["address"] and data["amount"].startswith("25.00")
+    for lang in ("zh", "en"):
+        text = " ".join(block["steps"][lang])
+        assert data["address"] in text and data["amount"] in text
+    assert chain_pick.status_code == 400 and chain_pick.json()["success"] is False  # the face's BadInput
+    assert PLATS[exchange] in chain_pick.json()["msg"]
