@@ -196,6 +196,27 @@ class ChainCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WatcherLease(Base):
+    """Who watches a chain, and how it is doing: one row per chain.
+
+    A watcher claims the row at start (refused while another process holds
+    it and beats), beats on every step, and records its last error and
+    since when it fails, so `usdtpay status`, /api/health and /metrics tell
+    a failing watcher from one that never started."""
+
+    __tablename__ = "watcher_leases"
+
+    chain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))  # host:pid of the process
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(512))
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Notification(Base):
     """The outbox: written in the same transaction as the state change."""
 

@@ -18,9 +18,10 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from engine.chain import ChainReader, Heads, UnconfirmedReader
 from engine.clock import Clock, SystemClock
@@ -29,6 +30,7 @@ from engine.models import Wallet
 from engine.seen.queries import prune_below
 from engine.seen.service import record_seen
 from engine.settlement import IngestResult, MatchRules, advance_cursor, ingest, init_cursor, record_heads
+from engine.settlement.lease import beat_failed, beat_ok, claim, holder_id, release, stale_after
 from watchers.errors import ProviderError, RangeTooLarge
 
 log = logging.getLogger("usdtpay.watch")
@@ -104,6 +106,48 @@ class Streamer:
         self.batch = config.batch_blocks
         self.failures = 0  # consecutive, for the backoff
         self.progress = Progress(chain=config.chain, batch=self.batch)
+        # Set by claim(): this process's watcher lease (engine.settlement.lease).
+        self.holder: str | None = None
+        self._failure: str | None = None
+
+    async def claim(self, holder: str | None = None) -> None:
+        """Take the chain's lease (WatcherHeld while another process watches it);
+        `holder` defaults to this process (host:pid)."""
+        holder = holder or holder_id()
+        stale = stale_after(self.config.poll_seconds, self.config.max_backoff_s)
+        for attempt in (1, 2):
+            try:
+                async with unit_of_work(self.sessions) as session:
+                    await claim(session, self.config.chain, holder, self.clock.now(), stale)
+                break
+            except IntegrityError:  # another process inserted the row first
+                if attempt == 2:
+                    raise
+        self.holder = holder
+
+    async def release(self) -> None:
+        if self.holder is None:
+            return
+        try:
+            async with unit_of_work(self.sessions) as session:
+                await release(session, self.config.chain, self.holder, self.clock.now())
+        except Exception as exc:  # the lease goes stale by itself
+            log.warning("%s watcher: could not release its lease (%s)", self.config.chain, exc)
+        self.holder = None
+
+    async def _beat_ok(self, session: Any) -> None:
+        if self.holder is not None:
+            await beat_ok(session, self.config.chain, self.holder, self.clock.now())
+
+    async def _note_failure(self, error: str) -> None:
+        """Record the failure for status, health and metrics; never fails the step."""
+        if self.holder is None:
+            return
+        try:
+            async with unit_of_work(self.sessions) as session:
+                await beat_failed(session, self.config.chain, self.holder, error, self.clock.now())
+        except Exception:  # the database itself may be what fails
+            log.debug("%s watcher: could not record the failure", self.config.chain, exc_info=True)
 
     async def _prepare(self, heads: Heads) -> tuple[int, frozenset[str]]:
         """The cursor (created on first start) and the addresses to watch.
@@ -125,6 +169,7 @@ class Streamer:
         if retry_after:
             delay = max(delay, float(retry_after))
         message = f"{type(exc).__name__}: {str(exc)[:300]}"
+        self._failure = f"{during}: {message}"
         self.progress.errors += 1
         self.progress.last_error = message
         log.warning(
@@ -153,6 +198,13 @@ class Streamer:
 
     async def run_step(self) -> StepResult:
         """One iteration of the loop; never sleeps (the caller waits `delay`)."""
+        step = await self._step()
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            await self._note_failure(failure)
+        return step
+
+    async def _step(self) -> StepResult:
         try:
             heads = await self.reader.heads()
         except Exception as exc:
@@ -183,6 +235,7 @@ class Streamer:
                 await advance_cursor(session, self.config.chain, start, end + 1, heads, self.clock.now())
                 # A seen row never outlives the final read of its block.
                 await prune_below(session, self.config.chain, end + 1)
+                await self._beat_ok(session)
         except Exception as exc:
             return self._failed(exc, f"ingesting blocks {start}-{end}")
         self._succeeded(start, end, result)
@@ -195,6 +248,7 @@ class Streamer:
         try:
             async with unit_of_work(self.sessions) as session:
                 await record_heads(session, self.config.chain, heads, self.clock.now())
+                await self._beat_ok(session)
         except Exception as exc:
             return self._failed(exc, "recording the heads")
         self.failures = 0
@@ -251,16 +305,20 @@ class Streamer:
 
     async def run(self, stop: asyncio.Event, *, progress_every_s: float = 30.0) -> None:
         """Step until `stop` is set, waiting between steps as each asks."""
+        await self.claim()
         log.info("%s watcher starting (batch %d blocks)", self.config.chain, self.batch)
         last_report = time.monotonic()
-        while not stop.is_set():
-            step = await self.run_step()
-            if time.monotonic() - last_report >= progress_every_s:
-                last_report = time.monotonic()
-                self.log_progress()
-            if step.delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=step.delay)
+        try:
+            while not stop.is_set():
+                step = await self.run_step()
+                if time.monotonic() - last_report >= progress_every_s:
+                    last_report = time.monotonic()
+                    self.log_progress()
+                if step.delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=step.delay)
+        finally:
+            await self.release()
         log.info("%s watcher stopped at block %s", self.config.chain, self.progress.next_block)
 
     def log_progress(self) -> None:

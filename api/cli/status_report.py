@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.chain import CHAINS, Heads, chain_enabled
 from engine.config import Settings
-from engine.monitoring import chain_statuses
+from engine.monitoring import FAILING, NEVER_STARTED, STOPPED, ChainStatus, chain_statuses
 from watchers.readers import build_reader
 
 Section = Callable[[AsyncSession, Settings, datetime, dict[str, Heads]], Awaitable[list[str]]]
@@ -31,19 +31,41 @@ async def chains_section(
 ) -> list[str]:
     columns = ("head", "final", "cursor")
     header = (
-        f"{'chain':<6} {'enabled':<8} "
+        f"{'chain':<6} {'enabled':<8} {'watcher':<14}"
         + " ".join(f"{c:>12}" for c in columns)
         + f" {'lag':>8} {'lag s':>8}  updated"
     )
     lines = ["Chains", header]
-    for s in await chain_statuses(session, settings, live):
-        age = f"{int((now - s.updated_at).total_seconds())} s ago" if s.updated_at else "never started"
+    notes = []
+    for s in await chain_statuses(session, settings, live, now=now):
+        age = f"{int((now - s.updated_at).total_seconds())} s ago" if s.updated_at else "never"
         lag_s = None if s.lag_seconds is None else f"{s.lag_seconds:.0f}"
+        cells = (s.head, s.final_head, s.cursor)
         lines.append(
-            f"{s.chain:<6} {'yes' if s.enabled else 'no':<8} {_cell(s.head):>12} {_cell(s.final_head):>12} "
-            f"{_cell(s.cursor):>12} {_cell(s.lag_blocks):>8} {_cell(lag_s):>8}  {age}"
+            f"{s.chain:<6} {'yes' if s.enabled else 'no':<8} {s.watcher:<14}"
+            + " ".join(f"{_cell(c):>12}" for c in cells)
+            + f" {_cell(s.lag_blocks):>8} {_cell(lag_s):>8}  {age}"
         )
-    return lines
+        notes += _watcher_notes(s, now)
+    return lines + notes
+
+
+def _watcher_notes(s: ChainStatus, now: datetime) -> list[str]:
+    """What to look at when a chain's watcher is not simply running."""
+    if s.watcher == FAILING and s.failing_since is not None:
+        return [
+            f"  ! {s.chain} watcher ({s.holder}) failing since {s.failing_since:%Y-%m-%d %H:%M:%S}Z "
+            f"({int(s.failing_seconds(now))} s): {s.last_error}",
+            f"    check {s.chain}'s node URL and API keys (`usdtpay config check`) and the network",
+        ]
+    if s.watcher == STOPPED and s.heartbeat_at is not None:
+        seen = int((now - s.heartbeat_at).total_seconds())
+        return [f"  ! {s.chain} watcher stopped: {s.holder} last seen {seen} s ago"]
+    if s.enabled and s.watcher == NEVER_STARTED:
+        return [
+            f"  ! {s.chain} is enabled but no watcher has run: `usdtpay run` or `usdtpay watch {s.chain}`"
+        ]
+    return []
 
 
 def _operator_sections() -> list[Section]:

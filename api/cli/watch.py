@@ -54,7 +54,11 @@ async def _watch(settings: Settings, chain: str, from_block: int | None, until_c
             print(f"{chain} cursor set to block {from_block}")
         streamer = Streamer(reader, sessions, streamer_config(settings, chain))
         if until_caught_up:
-            return await _catch_up(streamer, stop)
+            await streamer.claim()
+            try:
+                return await _catch_up(streamer, stop)
+            finally:
+                await streamer.release()
         await streamer.run(stop)
         return 0
     finally:

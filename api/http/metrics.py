@@ -22,14 +22,23 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import select
 
 from api.http.faces.common import is_trusted
 from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import monitoring
-from engine.models import ChainCursor
-from engine.monitoring import LAST_HOUR, Backlog, ChainStatus, Latency, RateState, chain_statuses
+from engine.monitoring import (
+    FAILING,
+    LAST_HOUR,
+    NEVER_STARTED,
+    RUNNING,
+    STOPPED,
+    Backlog,
+    ChainStatus,
+    Latency,
+    RateState,
+    chain_statuses,
+)
 
 
 @dataclass
@@ -54,9 +63,8 @@ async def read_snapshot(state: AppState) -> Snapshot:
     now = state.now()
     snap = Snapshot(now=now)
     async with state.sessions() as session:
-        snap.chains = await chain_statuses(session, state.settings)
-        cursors = await session.scalars(select(ChainCursor))
-        snap.blocks_processed = {c.chain: c.blocks_processed for c in cursors}
+        snap.chains = await chain_statuses(session, state.settings, now=now)
+        snap.blocks_processed = {c.chain: c.blocks_processed for c in snap.chains if c.next_block is not None}
         snap.transfers = await monitoring.transfers_by_status(session)
         snap.attempts = await monitoring.attempts_by_outcome(session)
         snap.latency = await monitoring.attempt_latency(session)
@@ -85,19 +93,22 @@ def _counter(name: str, doc: str, labels: list[str], values: dict[Any, int]) -> 
 
 def chain_metrics(snap: Snapshot) -> Iterator[Metric]:
     enabled = [s for s in snap.chains if s.enabled or s.next_block is not None]
+    yield from watcher_metrics(snap)
 
+    # An enabled chain whose watcher never wrote its cursor has been behind
+    # forever: +Inf, so "seconds_since_update > 120" alerts from the start.
     def since_update(s: ChainStatus) -> float | None:
-        return None if s.updated_at is None else (snap.now - s.updated_at).total_seconds()
+        return INF if s.updated_at is None else (snap.now - s.updated_at).total_seconds()
+
+    def lag_seconds(s: ChainStatus) -> float | None:
+        return INF if s.next_block is None else s.lag_seconds
 
     figures: dict[str, tuple[str, Callable[[ChainStatus], float | None]]] = {
         "usdtpay_watcher_head_block": ("newest block the node reported", lambda s: s.head),
         "usdtpay_watcher_final_block": ("newest final block the node reported", lambda s: s.final_head),
         "usdtpay_watcher_cursor_block": ("last block ingested", lambda s: s.cursor),
         "usdtpay_watcher_lag_blocks": ("final blocks not ingested yet", lambda s: s.lag_blocks),
-        "usdtpay_watcher_lag_seconds": (
-            "the lag in blocks times the block interval",
-            lambda s: s.lag_seconds,
-        ),
+        "usdtpay_watcher_lag_seconds": ("the lag in blocks times the block interval", lag_seconds),
         "usdtpay_watcher_seconds_since_update": (
             "time since the watcher last wrote its cursor",
             since_update,
@@ -122,6 +133,35 @@ def chain_metrics(snap: Snapshot) -> Iterator[Metric]:
         if status != "matched":
             unmatched[(chain,)] = unmatched.get((chain,), 0) + n
     yield _gauge("usdtpay_transfers_unmatched", "transfers that settled no order", ["chain"], unmatched)
+
+
+def watcher_metrics(snap: Snapshot) -> Iterator[Metric]:
+    """Each enabled chain's watcher from its lease: up, failing and for how long."""
+    enabled = [s for s in snap.chains if s.enabled]
+    state = GaugeMetricFamily(
+        "usdtpay_watcher_state",
+        "1 for the watcher's state (running, failing, stopped, never started)",
+        labels=["chain", "state"],
+    )
+    for s in enabled:
+        for name in (RUNNING, FAILING, STOPPED, NEVER_STARTED):
+            state.add_metric([s.chain, name], 1.0 if s.watcher == name else 0.0)
+    yield state
+    yield _gauge(
+        "usdtpay_watcher_up",
+        "1 while the watcher runs and its last step succeeded",
+        ["chain"],
+        {(s.chain,): 1.0 if s.watcher == RUNNING else 0.0 for s in enabled},
+    )
+    yield _gauge(
+        "usdtpay_watcher_failing_seconds",
+        "how long the watcher has failed without a success (0 when it is not failing)",
+        ["chain"],
+        {(s.chain,): s.failing_seconds(snap.now) if s.watcher == FAILING else 0.0 for s in enabled},
+    )
+    yield _counter(
+        "usdtpay_watcher_errors", "failed watcher steps", ["chain"], {s.chain: s.errors for s in enabled}
+    )
 
 
 def notify_metrics(snap: Snapshot) -> Iterator[Metric]:
@@ -201,6 +241,7 @@ SCRAPE_SECONDS = Gauge(
     registry=REGISTRY,
 )
 _lock = asyncio.Lock()
+INF = float("inf")
 
 
 @get("/metrics", include_in_schema=False)
@@ -216,7 +257,8 @@ async def metrics(request: Request[Any, Any, Any], app_state: AppState) -> Respo
         SCRAPE_SECONDS.set(time.perf_counter() - started)
         body = generate_latest(REGISTRY)
         DATABASE.snapshot = None
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    # CONTENT_TYPE_LATEST already names its charset; Litestar would add a second one.
+    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def router() -> Router:

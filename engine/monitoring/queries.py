@@ -1,36 +1,33 @@
-"""Operators' figures computed from the database: the notification backlog,
-the rate's age, orders, transfers and delivery attempts. `usdtpay status`,
-GET /metrics and /api/health all read them here, so they agree."""
+"""Every database read behind the operators' figures (engine.monitoring.figures):
+the chains and their watchers, the notification backlog, the rate, orders,
+transfers and delivery attempts. `usdtpay status`, GET /metrics, /api/health
+and the console all read them here, so they agree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.chain import BLOCK_SECONDS, CHAINS, Heads, chain_enabled
+from engine.chain import CHAINS, Heads, chain_enabled
 from engine.config import Settings
-from engine.models import Notification, NotificationAttempt, Order, Transfer
+from engine.models import Notification, NotificationAttempt, Order, Transfer, WatcherLease
+from engine.monitoring.figures import (
+    FAILING,
+    LATENCY_BUCKETS,
+    NEVER_STARTED,
+    RUNNING,
+    STOPPED,
+    Backlog,
+    ChainStatus,
+    Latency,
+    RateState,
+)
 from engine.rates.service import latest
 from engine.settlement import list_cursors
-
-# Attempt latency buckets (seconds) for the /metrics histogram; the notify
-# timeout is 3 s by default, so the top buckets catch timeouts.
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
-
-
-@dataclass(frozen=True)
-class Backlog:
-    pending: int  # not delivered yet, not given up
-    due: int  # pending and due now
-    oldest_due_at: datetime | None
-    failed: int  # gave up after the face's schedule
-
-    def oldest_due_seconds(self, now: datetime) -> float:
-        return max(0.0, (now - self.oldest_due_at).total_seconds()) if self.oldest_due_at else 0.0
+from engine.settlement.lease import is_live, stale_after
 
 
 async def notification_backlog(session: AsyncSession, now: datetime) -> Backlog:
@@ -47,19 +44,6 @@ async def notification_backlog(session: AsyncSession, now: datetime) -> Backlog:
     return Backlog(int(n_pending or 0), int(n_due or 0), oldest, int(n_failed or 0))
 
 
-@dataclass(frozen=True)
-class RateState:
-    rate: str | None
-    fetched_at: datetime | None
-    sources: dict[str, str] = field(default_factory=dict)
-    fixed: bool = False
-
-    def age_seconds(self, now: datetime) -> float | None:
-        if self.fixed:
-            return 0.0
-        return None if self.fetched_at is None else max(0.0, (now - self.fetched_at).total_seconds())
-
-
 async def rate_state(session: AsyncSession, settings: Settings) -> RateState:
     fixed = settings.effective_rate_fixed()
     if fixed is not None:
@@ -68,10 +52,6 @@ async def rate_state(session: AsyncSession, settings: Settings) -> RateState:
     if snapshot is None:
         return RateState(None, None)
     return RateState(snapshot.rate, snapshot.fetched_at, {k: str(v) for k, v in snapshot.sources.items()})
-
-
-def rate_age_limit(settings: Settings) -> int:
-    return settings.ops.rate_age_degraded_seconds or settings.rate.max_age_seconds
 
 
 async def orders_by_status(session: AsyncSession, since: datetime) -> dict[str, int]:
@@ -119,15 +99,6 @@ async def attempts_by_outcome(session: AsyncSession) -> dict[tuple[str, str], in
     return {(s, o): int(n) for s, o, n in (await session.execute(stmt)).tuples()}
 
 
-@dataclass(frozen=True)
-class Latency:
-    """Cumulative counts per bucket upper bound (seconds), like a histogram."""
-
-    buckets: list[tuple[float, int]]
-    count: int
-    sum_seconds: float
-
-
 async def attempt_latency(session: AsyncSession) -> Latency:
     """HTTP latency of the attempts that got an answer or timed out."""
     ms = NotificationAttempt.latency_ms
@@ -154,49 +125,37 @@ async def delivery_delays(session: AsyncSession, since: datetime) -> list[float]
     )
 
 
-def quantile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
+async def database_ok(session: AsyncSession) -> None:
+    """Raises (SQLAlchemyError, OSError) when the database does not answer."""
+    await session.execute(text("SELECT 1"))
 
 
-LAST_HOUR = timedelta(hours=1)
+def _poll_seconds(settings: Settings, chain: str) -> float:
+    group = settings.eth if chain == "eth" else settings.tron
+    return float(group.poll_seconds)
 
 
-@dataclass(frozen=True)
-class ChainStatus:
-    chain: str
-    enabled: bool
-    head: int | None
-    final_head: int | None
-    next_block: int | None
-    updated_at: datetime | None
-
-    @property
-    def cursor(self) -> int | None:
-        """The last block ingested."""
-        return None if self.next_block is None else self.next_block - 1
-
-    @property
-    def lag_blocks(self) -> int | None:
-        if self.final_head is None or self.next_block is None:
-            return None
-        return max(0, self.final_head - self.next_block + 1)
-
-    @property
-    def lag_seconds(self) -> float | None:
-        lag = self.lag_blocks
-        return None if lag is None else lag * BLOCK_SECONDS.get(self.chain, 3.0)
+def _watcher(lease: WatcherLease | None, now: datetime | None, poll_seconds: float) -> str:
+    if lease is None:
+        return NEVER_STARTED
+    if now is not None and not is_live(lease, now, stale_after(poll_seconds)):
+        return STOPPED
+    return FAILING if lease.failing_since is not None else RUNNING
 
 
 async def chain_statuses(
-    session: AsyncSession, settings: Settings, live: dict[str, Heads] | None = None
+    session: AsyncSession,
+    settings: Settings,
+    live: dict[str, Heads] | None = None,
+    now: datetime | None = None,
 ) -> list[ChainStatus]:
+    """Every chain's cursor and watcher; `now` tells a stopped watcher (its
+    lease not beaten for a while) from a running one."""
     cursors = {c.chain: c for c in await list_cursors(session)}
+    leases = {w.chain: w for w in await session.scalars(select(WatcherLease))}
     statuses = []
     for chain in CHAINS:
-        cursor = cursors.get(chain)
+        cursor, lease = cursors.get(chain), leases.get(chain)
         heads = (live or {}).get(chain)
         statuses.append(
             ChainStatus(
@@ -206,6 +165,13 @@ async def chain_statuses(
                 final_head=heads.final if heads else (cursor.final_head if cursor else None),
                 next_block=cursor.next_block if cursor else None,
                 updated_at=cursor.updated_at if cursor else None,
+                watcher=_watcher(lease, now, _poll_seconds(settings, chain)),
+                holder=lease.holder if lease else None,
+                heartbeat_at=lease.heartbeat_at if lease else None,
+                failing_since=lease.failing_since if lease else None,
+                last_error=lease.last_error if lease else None,
+                errors=lease.errors if lease else 0,
+                blocks_processed=cursor.blocks_processed if cursor else 0,
             )
         )
     return statuses

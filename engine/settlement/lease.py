@@ -1,0 +1,110 @@
+"""Watcher leases: one process watches a chain, and says how it is doing.
+
+A watcher claims its chain's row at start: refused (WatcherHeld, naming the
+holder) while another process holds it and still beats. Every step beats:
+a success clears `failing_since`, a failure records the error and keeps the
+time the failing began. Readers (engine.monitoring) tell running, failing,
+stopped and never-started watchers apart from these rows in any process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.errors import Conflict
+from engine.models import WatcherLease
+
+# A holder that has not beaten for this long (and at least ten polls plus
+# the longest backoff) is gone: its chain may be claimed again.
+MIN_STALE_S = 120.0
+MAX_BACKOFF_S = 60.0
+
+
+class WatcherHeld(Conflict):
+    """Another live process already watches this chain."""
+
+    code = "watcher_held"
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def stale_after(poll_seconds: float, max_backoff_s: float = MAX_BACKOFF_S) -> timedelta:
+    return timedelta(seconds=max(MIN_STALE_S, 10 * poll_seconds + max_backoff_s))
+
+
+def is_live(lease: WatcherLease, now: datetime, stale: timedelta) -> bool:
+    return not lease.released and now - lease.heartbeat_at < stale
+
+
+async def get_lease(session: AsyncSession, chain: str) -> WatcherLease | None:
+    return await session.get(WatcherLease, chain, populate_existing=True, with_for_update=True)
+
+
+async def claim(
+    session: AsyncSession, chain: str, holder: str, now: datetime, stale: timedelta
+) -> WatcherLease:
+    """Take the chain for `holder`; WatcherHeld while another process holds it.
+
+    Two processes claiming an unheld chain at once both insert; the database
+    refuses one (primary key), whose caller then reads the holder and is refused."""
+    lease = await get_lease(session, chain)
+    if lease is not None and lease.holder != holder and is_live(lease, now, stale):
+        seen = int((now - lease.heartbeat_at).total_seconds())
+        raise WatcherHeld(
+            f"the {chain} chain is already watched by process {lease.holder} "
+            f"(since {lease.started_at:%Y-%m-%d %H:%M:%S}Z, last seen {seen} s ago); stop that one "
+            f"first, or wait {int(stale.total_seconds())} s after it died"
+        )
+    if lease is None:
+        lease = WatcherLease(chain=chain, errors=0)
+        session.add(lease)
+    lease.holder, lease.started_at, lease.heartbeat_at, lease.released = holder, now, now, False
+    lease.failing_since, lease.last_error = None, None
+    await session.flush()
+    return lease
+
+
+def _mine(chain: str, holder: str) -> object:
+    return (WatcherLease.chain == chain) & (WatcherLease.holder == holder)
+
+
+async def beat_ok(session: AsyncSession, chain: str, holder: str, now: datetime) -> None:
+    """A step succeeded: the watcher is running (flush only, in the step's transaction)."""
+    await session.execute(
+        update(WatcherLease)
+        .where(_mine(chain, holder))  # type: ignore[arg-type]
+        .values(heartbeat_at=now, last_ok_at=now, failing_since=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def beat_failed(session: AsyncSession, chain: str, holder: str, error: str, now: datetime) -> None:
+    """A step failed: keep when the failing began, the error, and a count."""
+    await session.execute(
+        update(WatcherLease)
+        .where(_mine(chain, holder))  # type: ignore[arg-type]
+        .values(
+            heartbeat_at=now,
+            last_error=error[:512],
+            errors=WatcherLease.errors + 1,
+            failing_since=func.coalesce(WatcherLease.failing_since, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(session: AsyncSession, chain: str, holder: str, now: datetime) -> None:
+    """The watcher stops: the chain may be claimed at once."""
+    await session.execute(
+        update(WatcherLease)
+        .where(_mine(chain, holder))  # type: ignore[arg-type]
+        .values(released=True, heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
