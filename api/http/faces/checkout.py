@@ -27,6 +27,7 @@ from api.http.state import AppState
 from api.http.wire import client_ip, read_fields
 from engine import money
 from engine.errors import BadInput, Forbidden, NotFound, TooManyRequests, UsdtPayError
+from engine.exchanges.ports import PLAT_OF
 from engine.models import ChannelPayment, Order
 from engine.orders.schemas import OrderStatus
 
@@ -93,8 +94,8 @@ async def find_order(state: AppState, request: Request[Any, Any, Any], *, by_id_
 
 
 def pay_type(order: Order) -> str:
-    if order.chain is not None:
-        return common.USDT_TYPE[order.chain]
+    if order.chain is not None:  # an exchange order (seed 004 type 2) is named by its platform
+        return common.USDT_TYPE.get(order.chain) or PLAT_OF.get(order.chain, "")
     return PAY_TYPE.get(order.channel or "", "")
 
 
@@ -105,7 +106,7 @@ def return_uri(order: Order, status: str) -> str:
 def account_tip(order: Order) -> dict[str, Any]:
     if order.chain is None:
         return {"tip": "", "tip_cover": 0}
-    label = common.CHAIN_LABEL[order.chain]
+    label = common.CHAIN_LABEL.get(order.chain) or PLAT_OF.get(order.chain, "")
     return {
         "tip": f"请转账精确金额 {common.usdt_amount(order)} USDT ({label}),金额不符将无法到账",
         "tip_cover": 1,
@@ -313,6 +314,11 @@ QR_FIELDS = [
 ]
 
 
+def label_of(order: Order) -> str:
+    chain = order.chain or "tron"
+    return common.CHAIN_LABEL.get(chain) or PLAT_OF.get(chain, chain)
+
+
 def qr_image_url(state: AppState, data: str) -> str:
     base = state.settings.orders.public_base_url.rstrip("/")
     return f"{base}/api/qr.svg?data={quote(data, safe='')}"
@@ -328,10 +334,10 @@ def usdt_qrcode(state: AppState, order: Order) -> dict[str, Any]:
         "qrcode": qr_image_url(state, address),
         "scheme": "",
         "uri": "",
-        "content": f"请向该地址转账精确金额 {amount} USDT ({common.CHAIN_LABEL[order.chain or 'tron']})",
+        "content": f"请向该地址转账精确金额 {amount} USDT ({label_of(order)})",
         "actual_amount": amount,
         "actual_account": address,
-        "actual_account_type": PAY_TYPE_TEXT[kind],
+        "actual_account_type": PAY_TYPE_TEXT.get(kind, kind),
     }
 
 

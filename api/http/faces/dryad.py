@@ -23,6 +23,7 @@ from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields, text_field
 from engine.errors import BadInput, BusinessRule, Conflict, NotFound, Unavailable, UpstreamError, UsdtPayError
+from engine.exchanges.ports import PLAT_OF
 from engine.fiat.channel import ClientKind
 from engine.models import ChannelPayment, Order
 from engine.orders.schemas import Currency, NewOrder
@@ -84,7 +85,7 @@ def payment_qr(payment: ChannelPayment) -> str:
 
 def order_channel(order: Order) -> str | None:
     if order.chain is not None:
-        return CHAIN_CHANNEL[order.chain]
+        return CHAIN_CHANNEL.get(order.chain) or PLAT_OF.get(order.chain)  # an exchange: its platform
     return CHANNEL.get(order.channel or "")
 
 

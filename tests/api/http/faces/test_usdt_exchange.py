@@ -165,3 +165,19 @@ async def test_the_cashier_page_gets_the_steps_for_the_exchange(
         assert data["address"] in text and data["amount"] in text
     assert chain_pick.status_code == 400 and chain_pick.json()["success"] is False  # the face's BadInput
     assert PLATS[exchange] in chain_pick.json()["msg"]
+
+
+async def test_other_faces_read_an_exchange_order_without_failing(
+    db: Db, sims: Sims, shop: tuple[Settings, ManualClock]
+) -> None:
+    settings, clock = shop
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        created = await client.post("/api/pay/create", json=create_body("OKX", "O-1"))
+        order_id = created.json()["data"]["plat_order_no"]
+        answers = [
+            await client.post("/api/order/info", json={"order_id": order_id}),
+            await client.post("/api/order/status", json={"order_id": order_id}),
+            await client.get(f"/api/pay/orders/{order_id}"),
+            await client.get("/api/check_order", params={"out_trade_no": order_id}),
+        ]
+    assert [a.status_code for a in answers if a.status_code >= 500] == [], [a.text for a in answers]
