@@ -102,10 +102,41 @@ def name_allowed(host: str, names: set[str]) -> bool:
     return any(n.startswith("*.") and host.endswith(n[1:]) for n in names)
 
 
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """The IPv4 address an IPv6 form carries and reaches through a relay or
+    translator: IPv4-mapped, 6to4 (2002::/16), Teredo (its client), NAT64
+    (64:ff9b::/96, 64:ff9b:1::/48) and the old IPv4-compatible ::/96."""
+    if address.ipv4_mapped is not None:
+        return "IPv4-mapped", address.ipv4_mapped
+    if address.sixtofour is not None:
+        return "6to4", address.sixtofour
+    if address.teredo is not None:
+        return "Teredo", address.teredo[1]
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in prefix for prefix in NAT64_PREFIXES):
+        return "NAT64", low32
+    if address in IPV4_COMPATIBLE and int(address) > 1:
+        return "IPv4-compatible", low32
+    return None
+
+
 def address_problem(address: IPAddress) -> str | None:
     """Why an address is not a public destination, or None when it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address_problem(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            form, ipv4 = embedded
+            inner = address_problem(ipv4)
+            # A 6to4 or NAT64 address of a private IPv4 reaches that host;
+            # one of a public IPv4 is still judged as the IPv6 address it is.
+            if inner is not None:
+                return f"{form} form of a {inner} IPv4"
+            if form == "IPv4-mapped":  # the IPv4 address itself, as before
+                return None
     for flag in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):
         if getattr(address, f"is_{flag}"):
             return flag.replace("_", "-")
