@@ -17,14 +17,12 @@ from typing import cast
 
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engine.errors import BusinessRule
 from engine.exchanges.ports import EXCHANGES
 from engine.models import Reservation, Wallet
-from engine.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ _LIVE = and_(
     Reservation.amount_units.between(bindparam("low"), bindparam("high")),
     Reservation.held_until > bindparam("now", type_=Reservation.held_until.type),
 )
-_ADDRESSES_AND_LIVE_SLOTS = Prepared(
+_ADDRESSES_AND_LIVE_SLOTS = (
     select(Wallet.address, Reservation.amount_units)
     .outerjoin(Reservation, _LIVE)
     .where(Wallet.chain == bindparam("chain"), Wallet.enabled.is_(True))
@@ -67,10 +65,10 @@ _SLOT_VALUES = {
 }
 _RESERVATIONS = cast(Table, Reservation.__table__)
 _INSERT = {
-    "postgresql": Prepared(postgresql.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing()),
-    "sqlite": Prepared(sqlite.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing()),
+    "postgresql": postgresql.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing(),
 }
-_TAKE_LAPSED = Prepared(
+_TAKE_LAPSED = (
     update(Reservation)
     .where(
         Reservation.chain == bindparam("w_chain"),
@@ -84,16 +82,15 @@ _TAKE_LAPSED = Prepared(
 
 
 def _addresses_and_live_slots(
-    session: Session | Connection, chain: str, low: int, high: int, now: datetime
+    session: Session, chain: str, low: int, high: int, now: datetime
 ) -> tuple[list[str], set[tuple[str, int]]]:
     """The enabled addresses (in wallet order) and their live slots within
     [low, high], in one statement: every round trip to SQLite's single
     connection is time the other requests wait."""
-    conn = session if isinstance(session, Connection) else session.connection()
-    rows = _ADDRESSES_AND_LIVE_SLOTS.execute(conn, {"chain": chain, "low": low, "high": high, "now": now})
+    rows = session.execute(_ADDRESSES_AND_LIVE_SLOTS, {"chain": chain, "low": low, "high": high, "now": now})
     addresses: list[str] = []
     taken: set[tuple[str, int]] = set()
-    for address, amount in rows:
+    for address, amount in rows.tuples():
         if not addresses or addresses[-1] != address:
             addresses.append(address)
         if amount is not None:
@@ -102,7 +99,7 @@ def _addresses_and_live_slots(
 
 
 def _try_take(
-    session: Session | Connection,
+    session: Session,
     chain: str,
     slot: Slot,
     order_id: int,
@@ -118,13 +115,13 @@ def _try_take(
     }
     # Core level: an ORM-enabled execute with parameters would take the bulk
     # path, which reports no rowcount.
-    conn = session if isinstance(session, Connection) else session.connection()
+    conn = session.connection()
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-    result = _INSERT[dialect].execute(conn, values)
+    result = conn.execute(_INSERT[dialect], values)
     if result.rowcount == 1:
         return True
-    lapsed = _TAKE_LAPSED.execute(
-        conn,
+    lapsed = session.execute(
+        _TAKE_LAPSED,
         {
             "w_chain": chain,
             "w_address": slot.address,
@@ -134,11 +131,11 @@ def _try_take(
             "new_held_until": held_until,
         },
     )
-    return bool(lapsed.rowcount == 1)
+    return bool(lapsed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def reserve(
-    session: Session | Connection,
+    session: Session,
     *,
     chain: str,
     base_units: int,
