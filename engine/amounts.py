@@ -17,12 +17,14 @@ from typing import cast
 
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engine.errors import BusinessRule
 from engine.exchanges.ports import EXCHANGES
 from engine.models import Reservation, Wallet
+from engine.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ _LIVE = and_(
     Reservation.amount_units.between(bindparam("low"), bindparam("high")),
     Reservation.held_until > bindparam("now", type_=Reservation.held_until.type),
 )
-_ADDRESSES_AND_LIVE_SLOTS = (
+_ADDRESSES_AND_LIVE_SLOTS = Prepared(
     select(Wallet.address, Reservation.amount_units)
     .outerjoin(Reservation, _LIVE)
     .where(Wallet.chain == bindparam("chain"), Wallet.enabled.is_(True))
@@ -65,10 +67,10 @@ _SLOT_VALUES = {
 }
 _RESERVATIONS = cast(Table, Reservation.__table__)
 _INSERT = {
-    "postgresql": postgresql.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing(),
+    "postgresql": Prepared(postgresql.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing()),
+    "sqlite": Prepared(sqlite.insert(_RESERVATIONS).values(_SLOT_VALUES).on_conflict_do_nothing()),
 }
-_TAKE_LAPSED = (
+_TAKE_LAPSED = Prepared(
     update(Reservation)
     .where(
         Reservation.chain == bindparam("w_chain"),
@@ -82,15 +84,16 @@ _TAKE_LAPSED = (
 
 
 def _addresses_and_live_slots(
-    session: Session, chain: str, low: int, high: int, now: datetime
+    session: Session | Connection, chain: str, low: int, high: int, now: datetime
 ) -> tuple[list[str], set[tuple[str, int]]]:
     """The enabled addresses (in wallet order) and their live slots within
     [low, high], in one statement: every round trip to SQLite's single
     connection is time the other requests wait."""
-    rows = session.execute(_ADDRESSES_AND_LIVE_SLOTS, {"chain": chain, "low": low, "high": high, "now": now})
+    conn = session if isinstance(session, Connection) else session.connection()
+    rows = _ADDRESSES_AND_LIVE_SLOTS.execute(conn, {"chain": chain, "low": low, "high": high, "now": now})
     addresses: list[str] = []
     taken: set[tuple[str, int]] = set()
-    for address, amount in rows.tuples():
+    for address, amount in rows:
         if not addresses or addresses[-1] != address:
             addresses.append(address)
         if amount is not None:
@@ -99,7 +102,7 @@ def _addresses_and_live_slots(
 
 
 def _try_take(
-    session: Session,
+    session: Session | Connection,
     chain: str,
     slot: Slot,
     order_id: int,
@@ -115,13 +118,13 @@ def _try_take(
     }
     # Core level: an ORM-enabled execute with parameters would take the bulk
     # path, which reports no rowcount.
-    conn = session.connection()
+    conn = session if isinstance(session, Connection) else session.connection()
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-    result = conn.execute(_INSERT[dialect], values)
+    result = _INSERT[dialect].execute(conn, values)
     if result.rowcount == 1:
         return True
-    lapsed = session.execute(
-        _TAKE_LAPSED,
+    lapsed = _TAKE_LAPSED.execute(
+        conn,
         {
             "w_chain": chain,
             "w_address": slot.address,
@@ -131,11 +134,11 @@ def _try_take(
             "new_held_until": held_until,
         },
     )
-    return bool(lapsed.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(lapsed.rowcount == 1)
 
 
 def reserve(
-    session: Session,
+    session: Session | Connection,
     *,
     chain: str,
     base_units: int,

@@ -16,7 +16,8 @@ from typing import Any
 
 from engine.addresses import tron_from_bytes
 from engine.chain import ChainTransfer
-from engine.config import ETH_USDT_CONTRACT, OrderSettings
+from engine.clock import ManualClock
+from engine.config import ETH_USDT_CONTRACT, OrderSettings, Settings
 from engine.merchants import add_merchant, add_wallet, get_merchant
 from engine.models import Merchant, Order, Transfer, Wallet
 from engine.orders.schemas import Currency, NewOrder
@@ -79,8 +80,11 @@ def new_order(**overrides: Any) -> NewOrder:
     return NewOrder(**values)
 
 
-def _no_rate(_: Any) -> Decimal:
-    raise AssertionError("USDT-priced orders need no rate; pass rate= for a CNY order")
+def order_settings(rate: Decimal | None = None, orders: OrderSettings = ORDER_SETTINGS) -> Settings:
+    """Settings to create orders with through engine.orders.service: a fixed
+    CNY rate when given; without one a CNY order on a chain finds no rate
+    (503), as a deployment whose rate sources never answered."""
+    return Settings(rate_fixed=rate, orders=orders)
 
 
 async def make_order(
@@ -97,17 +101,11 @@ async def make_order(
     new = new_order(**overrides)
     async with db.sessions() as session:
         owner = merchant or await get_merchant(session, MERCHANT_PID)
-        assert owner is not None, "call tests.factories.make_merchant first"
-        order, _ = await create_order(
-            session,
-            owner,
-            new,
-            settings=settings,
-            rate_lookup=_no_rate if rate is None else (lambda _: rate),
-            now=now,
-        )
-        await session.commit()
-        return order
+    assert owner is not None, "call tests.factories.make_merchant first"
+    order, _ = await create_order(
+        db.work, owner, new, settings=order_settings(rate, settings), clock=ManualClock(now)
+    )
+    return order
 
 
 def order_row(**overrides: Any) -> Order:

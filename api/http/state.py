@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import Session
 
 from api.http.ratelimit import RateLimiter
 from engine.clock import Clock
@@ -17,8 +15,7 @@ from engine.fiat.channel import Channel
 from engine.merchants import MerchantCache
 from engine.models import Merchant, Order
 from engine.orders.schemas import NewOrder
-from engine.orders.service import create_order_committed
-from engine.rates.service import quote_in
+from engine.orders.service import create_order
 from engine.work import WorkRunner
 
 # "I have paid" checks per minute: per source address and per order, and in
@@ -34,7 +31,7 @@ class AppState:
     engine: AsyncEngine
     sessions: SessionFactory
     clock: Clock
-    # Whole units of work (engine.work): one hop per order on SQLite.
+    # Whole units of work (engine.work): on SQLite, creates share commits (group commit).
     work: WorkRunner
     # Enabled fiat channels by name (bridges.registry.build_channels).
     channels: dict[str, Channel] = field(default_factory=dict)
@@ -54,20 +51,11 @@ class AppState:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def rate_in(self, session: Session) -> Decimal:
-        """CNY per USDT inside a unit of work, or Unavailable (503) when stale."""
-        return quote_in(session, self.settings, self.now()).rate
-
     async def create_order(
         self, merchant: Merchant, new: NewOrder, *, orders: OrderSettings | None = None
     ) -> tuple[Order, bool]:
         """Create and commit an order for any face (safe retries included);
         `orders` overrides the order settings for faces with their own terms."""
-        return await create_order_committed(
-            self.work,
-            merchant,
-            new,
-            settings=orders or self.settings.orders,
-            rate_lookup=self.rate_in,
-            now=self.now(),
+        return await create_order(
+            self.work, merchant, new, settings=self.settings, clock=self.clock, orders=orders
         )

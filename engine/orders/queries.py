@@ -1,13 +1,51 @@
-"""Repository-style reads of orders."""
+"""Repository-style reads of orders, and the create path's Core statements."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, bindparam, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.models import Merchant, Order
+from engine.prepared import Prepared
+
+ORDERS = cast(Table, Order.__table__)
+# Built once: the create path runs these for every order.
+_INSERT = Prepared(insert(ORDERS))
+_BY_NO = select(ORDERS).where(
+    ORDERS.c.merchant_id == bindparam("merchant_id"),
+    ORDERS.c.open_create == bindparam("open_create"),
+    ORDERS.c.merchant_order_no == bindparam("order_no"),
+)
+
+
+def insert_order(conn: Connection, values: Mapping[str, Any]) -> None:
+    """One order row (every column given); the unique (merchant, order no)
+    constraint raises IntegrityError for a repeat."""
+    _INSERT.execute(conn, values)
+
+
+def order_from_row(values: Mapping[str, Any]) -> Order:
+    """An Order built the way the ORM loads a row: the values go straight
+    into the instance, with no session and no attribute events (building
+    one through Order(...) costs more than inserting it). For reading only:
+    it belongs to no session, so changes to it are never stored."""
+    order: Order = Order.__mapper__.class_manager.new_instance()
+    order.__dict__.update(values)
+    return order
+
+
+def find_stored(conn: Connection, merchant_id: int, order_no: str, open_create: bool = False) -> Order | None:
+    """The order a merchant stored under `order_no` (in the number space of
+    open creates with open_create), inside a unit of work (engine.work)."""
+    params = {"merchant_id": merchant_id, "order_no": order_no, "open_create": open_create}
+    row = conn.execute(_BY_NO, params).mappings().one_or_none()
+    return None if row is None else order_from_row(dict(row))
 
 
 async def get_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> Order | None:

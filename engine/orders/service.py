@@ -1,42 +1,94 @@
 """Creating orders: pricing, unique-amount reservation, safe retries.
 
-The work is written once, for a sync `Session`: engine.work runs it as one
-call (one hop to SQLite's thread, or run_sync on PostgreSQL); the async
-functions here are thin doors for callers that already hold an AsyncSession.
+One public async function per operation: `create_order` (every face) and
+`assign_chain` (the cashier, when the payer picks USDT later). Each takes
+what it needs (the runner or the caller's session, the settings, the clock)
+and reads the rate itself. The work is written once as private sync
+functions of a `Connection`, with Core statements: engine.work runs a create
+whole, and on SQLite several waiting creates share one transaction (group
+commit), each caller answered once its own row is durable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from engine import amounts, money
-from engine.config import OrderSettings
+from engine.clock import Clock
+from engine.config import OrderSettings, Settings
 from engine.errors import BusinessRule, Conflict, UsdtPayError
 from engine.ids import new_platform_id
 from engine.models import Merchant, Order
 from engine.orders import queries
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
-from engine.work import WorkRunner
-
-# CNY per USDT, read inside the unit of work (engine.rates.service.quote_in).
-RateLookup = Callable[[Session], Decimal]
+from engine.rates.service import quote_in
+from engine.work import ReadCache, WorkRunner
 
 
-def _price_usdt(
-    session: Session, new: NewOrder, settings: OrderSettings, rate_lookup: RateLookup
-) -> tuple[int, Decimal | None]:
-    """The base USDT price (before the unique fraction) and the rate used."""
-    if new.currency == Currency.USDT:
-        return money.usdt_base(new.amount_units, settings.base_decimals), None
-    rate = rate_lookup(session)
-    return money.fen_to_usdt_base(new.amount_units, rate, settings.base_decimals), rate
+async def create_order(
+    work: WorkRunner,
+    merchant: Merchant,
+    new: NewOrder,
+    *,
+    settings: Settings,
+    clock: Clock,
+    orders: OrderSettings | None = None,
+) -> tuple[Order, bool]:
+    """Create and commit an order; returns (order, created). `orders`
+    overrides settings.orders for faces with their own terms.
+
+    A repeat of a merchant order number with the same parameters returns
+    the stored order (created False), even when pricing it again would fail
+    now (stale rate, amounts exhausted); with other parameters it is a
+    Conflict. Optimistic: a new order number (the common case) costs no
+    read first; a repeat fails on the unique constraint, then the stored
+    order answers.
+    """
+    terms = orders or settings.orders
+    now = clock.now()
+    for attempt in range(2):
+        try:
+            body = partial(_create, merchant.id, new, settings, terms, now, work.cache, attempt > 0)
+            return await work.run(body)
+        except (IntegrityError, UsdtPayError) as exc:
+            stored = partial(queries.find_stored, merchant_id=merchant.id, order_no=new.merchant_order_no,
+                             open_create=new.open_create)  # fmt: skip
+            existing = await work.run(stored)
+            if existing is not None:
+                return _existing_or_conflict(existing, new), False
+            if not isinstance(exc, IntegrityError):
+                raise
+    # Two failures without a stored order: a platform id collision twice.
+    raise Conflict("the order could not be stored; retry the request")
+
+
+async def assign_chain(
+    session: AsyncSession, order: Order, chain: str, *, settings: Settings, clock: Clock
+) -> None:
+    """Price `order` in USDT on `chain` and reserve its unique amount, in
+    the caller's unit of work (the caller commits)."""
+    now = clock.now()
+
+    def assign(conn: Connection) -> dict[str, Any]:
+        return _priced(conn, order.currency, _amount(order), chain, order.id, order.expires_at, settings,
+                       settings.orders, now, None)  # fmt: skip
+
+    values = await session.run_sync(lambda s: assign(s.connection()))
+    for name, value in values.items():
+        setattr(order, name, value)
+
+
+def _amount(order: Order) -> int:
+    amount = order.fiat_fen if order.currency == Currency.CNY else order.usdt_price_units
+    assert amount is not None
+    return amount
 
 
 def _existing_or_conflict(existing: Order, new: NewOrder) -> Order:
@@ -47,182 +99,108 @@ def _existing_or_conflict(existing: Order, new: NewOrder) -> Order:
     )
 
 
-def create_order_in(
-    session: Session,
+def _create(
     merchant_id: int,
     new: NewOrder,
-    *,
-    settings: OrderSettings,
-    rate_lookup: RateLookup,
+    settings: Settings,
+    terms: OrderSettings,
     now: datetime,
-    check_existing: bool = True,
+    cache: ReadCache,
+    check_existing: bool,
+    conn: Connection,
 ) -> tuple[Order, bool]:
-    """Create (and flush) an order; returns (order, created).
-
-    A repeat of an existing merchant order number with the same parameters
-    returns the original order; with different parameters it is a Conflict.
-    With check_existing=False the repeat is not looked for first: the
-    flush then fails on the unique (merchant, order no) constraint.
-    """
+    """The create as one unit of work: the order row and, for an on-chain
+    order, its priced unique amount. With check_existing=False a repeat is
+    not looked for first: the insert fails on the unique constraint."""
     if check_existing:
-        existing = queries.find_by_merchant_no(
-            session, merchant_id, new.merchant_order_no, open_create=new.open_create
-        )
+        existing = queries.find_stored(conn, merchant_id, new.merchant_order_no, new.open_create)
         if existing is not None:
             return _existing_or_conflict(existing, new), False
-
-    order_id = new_platform_id()
-    expires_at = now + timedelta(minutes=settings.expire_minutes)
-    order = Order(
-        id=order_id,
-        merchant_id=merchant_id,
-        merchant_order_no=new.merchant_order_no,
-        open_create=new.open_create,
-        face=new.face,
-        subject=new.subject,
-        currency=new.currency.value,
-        fiat_fen=new.amount_units if new.currency == Currency.CNY else None,
-        usdt_price_units=new.amount_units if new.currency == Currency.USDT else None,
-        chain=new.chain,
-        channel=new.channel,
-        status=OrderStatus.PENDING.value,
-        created_at=now,
-        expires_at=expires_at,
-        notify_url=new.notify_url,
-        return_url=new.return_url,
-        param=new.param,
-        extra=dict(new.extra),
-        fingerprint=new.fingerprint(),
-    )
+    values = _order_values(merchant_id, new, terms, now)
     if new.chain is not None:
-        assign_chain_in(session, order, new.chain, settings=settings, rate_lookup=rate_lookup, now=now)
-    session.add(order)
-    session.flush()
-    return order, True
+        values.update(
+            _priced(conn, new.currency, new.amount_units, new.chain, values["id"], values["expires_at"],
+                    settings, terms, now, cache)
+        )  # fmt: skip
+    queries.insert_order(conn, values)
+    return queries.order_from_row(values), True
 
 
-async def create_order(
-    session: AsyncSession,
-    merchant: Merchant,
-    new: NewOrder,
-    *,
-    settings: OrderSettings,
-    rate_lookup: RateLookup,
-    now: datetime,
-    check_existing: bool = True,
-) -> tuple[Order, bool]:
-    """create_order_in() on an AsyncSession (flushes; the caller commits)."""
-    return await session.run_sync(
-        create_order_in,
-        merchant.id,
-        new,
-        settings=settings,
-        rate_lookup=rate_lookup,
-        now=now,
-        check_existing=check_existing,
-    )
+def _order_values(merchant_id: int, new: NewOrder, terms: OrderSettings, now: datetime) -> dict[str, Any]:
+    cny = new.currency == Currency.CNY
+    return {
+        "id": new_platform_id(),
+        "merchant_id": merchant_id,
+        "merchant_order_no": new.merchant_order_no,
+        "open_create": new.open_create,
+        "face": new.face,
+        "subject": new.subject,
+        "currency": new.currency.value,
+        "fiat_fen": new.amount_units if cny else None,
+        "usdt_price_units": None if cny else new.amount_units,
+        "usdt_units": None,
+        "rate": None,
+        "chain": None,
+        "channel": new.channel,
+        "address": None,
+        "status": OrderStatus.PENDING.value,
+        "paid_late": False,
+        "created_at": now,
+        "expires_at": now + timedelta(minutes=terms.expire_minutes),
+        "paid_at": None,
+        "notify_url": new.notify_url,
+        "return_url": new.return_url,
+        "param": new.param,
+        "transfer_id": None,
+        "tx_hash": None,
+        "payer_address": None,
+        "block_number": None,
+        "paid_units": None,
+        "channel_trade_no": None,
+        "extra": dict(new.extra),
+        "fingerprint": new.fingerprint(),
+    }
 
 
-def assign_chain_in(
-    session: Session,
-    order: Order,
+def _priced(
+    conn: Connection,
+    currency: str,
+    amount_units: int,
     chain: str,
-    *,
-    settings: OrderSettings,
-    rate_lookup: RateLookup,
+    order_id: int,
+    expires_at: datetime,
+    settings: Settings,
+    terms: OrderSettings,
     now: datetime,
-) -> None:
-    """Price the order in USDT on `chain` and reserve its unique amount.
-
-    Used at creation, and by the cashier when a payer picks a chain later.
-    """
-    amount = order.fiat_fen if order.currency == Currency.CNY else order.usdt_price_units
-    assert amount is not None
-    new = NewOrder(
-        face=order.face,
-        merchant_order_no="",
-        currency=Currency(order.currency),
-        amount_units=amount,
-    )
-    base, rate = _price_usdt(session, new, settings, rate_lookup)
-    if base + settings.offset_slots * settings.offset_step_units > settings.max_usdt_units:
+    cache: ReadCache | None,
+) -> dict[str, Any]:
+    """The USDT price on `chain` with its unique amount reserved: the
+    order's chain, address, usdt_units and rate columns."""
+    rate: Decimal | None = None
+    if currency == Currency.USDT:
+        base = money.usdt_base(amount_units, terms.base_decimals)
+    else:
+        rate = quote_in(conn, settings, now, cache).rate
+        base = money.fen_to_usdt_base(amount_units, rate, terms.base_decimals)
+    if base + terms.offset_slots * terms.offset_step_units > terms.max_usdt_units:
         raise BusinessRule(
             f"amount is too large: the order would be {money.format_usdt(base)} USDT, more than the "
-            f"maximum of {money.format_usdt(settings.max_usdt_units)} USDT per order",
+            f"maximum of {money.format_usdt(terms.max_usdt_units)} USDT per order",
             code="amount_too_large",
         )
-    held_until = order.expires_at + timedelta(minutes=settings.late_window_minutes)
     slot = amounts.reserve(
-        session,
+        conn,
         chain=chain,
         base_units=base,
-        step_units=settings.offset_step_units,
-        slots=settings.offset_slots,
-        order_id=order.id,
-        held_until=held_until,
+        step_units=terms.offset_step_units,
+        slots=terms.offset_slots,
+        order_id=order_id,
+        held_until=expires_at + timedelta(minutes=terms.late_window_minutes),
         now=now,
     )
-    order.chain = chain
-    order.address = slot.address
-    order.usdt_units = slot.amount_units
-    order.rate = str(rate) if rate is not None else None
-
-
-async def assign_chain(
-    session: AsyncSession,
-    order: Order,
-    chain: str,
-    *,
-    settings: OrderSettings,
-    rate_lookup: RateLookup,
-    now: datetime,
-) -> None:
-    """assign_chain_in() on an AsyncSession (the caller commits)."""
-    await session.run_sync(assign_chain_in, order, chain, settings=settings, rate_lookup=rate_lookup, now=now)
-
-
-async def create_order_committed(
-    work: WorkRunner,
-    merchant: Merchant,
-    new: NewOrder,
-    *,
-    settings: OrderSettings,
-    rate_lookup: RateLookup,
-    now: datetime,
-) -> tuple[Order, bool]:
-    """Own the unit of work: create and commit.
-
-    Optimistic: a new order number (the common case) costs no extra read.
-    A repeat, or two concurrent creates racing on one order number, fail
-    on the unique constraint; then the stored order answers like a retry.
-    """
-
-    def create(session: Session, check_existing: bool) -> tuple[Order, bool]:
-        return create_order_in(
-            session,
-            merchant.id,
-            new,
-            settings=settings,
-            rate_lookup=rate_lookup,
-            now=now,
-            check_existing=check_existing,
-        )
-
-    def stored(session: Session) -> Order | None:
-        return queries.find_by_merchant_no(
-            session, merchant.id, new.merchant_order_no, open_create=new.open_create
-        )
-
-    for attempt in range(2):
-        try:
-            return await work.run(partial(create, check_existing=attempt > 0))
-        except (IntegrityError, UsdtPayError) as exc:
-            # A repeat must return the stored order even when pricing it
-            # again fails now (stale rate, amounts exhausted).
-            existing = await work.run(stored)
-            if existing is not None:
-                return _existing_or_conflict(existing, new), False
-            if not isinstance(exc, IntegrityError):
-                raise
-    # Two failures without a stored order: a platform id collision twice.
-    raise Conflict("the order could not be stored; retry the request")
+    return {
+        "chain": chain,
+        "address": slot.address,
+        "usdt_units": slot.amount_units,
+        "rate": str(rate) if rate is not None else None,
+    }

@@ -11,16 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, Table, delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.errors import Unavailable
 from engine.models import RateSnapshot
 from engine.money import round_up
+from engine.work import ReadCache
 
 log = logging.getLogger("usdtpay.rates")
 # One warning a minute per process, however many orders are refused meanwhile.
@@ -115,34 +116,58 @@ async def latest(session: AsyncSession) -> RateSnapshot | None:
     return (await session.scalars(_latest_stmt())).one_or_none()
 
 
-def quote_in(session: Session, settings: Settings, now: datetime) -> Quote:
+# A snapshot served from memory is at most this old (a refresh elsewhere is
+# seen within it; a stale one is read again at once).
+MEMO_S = 1.0
+_SNAPSHOTS = cast(Table, RateSnapshot.__table__)
+_LATEST_ROW = (
+    select(_SNAPSHOTS.c.rate, _SNAPSHOTS.c.fetched_at, _SNAPSHOTS.c.sources)
+    .order_by(_SNAPSHOTS.c.fetched_at.desc(), _SNAPSHOTS.c.id.desc())
+    .limit(1)
+)
+
+
+def _latest_row(conn: Connection) -> Quote | None:
+    row = conn.execute(_LATEST_ROW).one_or_none()
+    if row is None:
+        return None
+    return Quote(rate=Decimal(row.rate), fetched_at=row.fetched_at, sources=dict(row.sources))
+
+
+def quote_in(conn: Connection, settings: Settings, now: datetime, cache: ReadCache | None = None) -> Quote:
     """The rate to price an order with, or 503 when it is too old.
 
     A fixed rate (USDTPAY_RATE_FIXED) overrides the sources and is used as
-    given, without the adjustment. Sync: it runs inside the order's unit of
-    work (engine.work).
+    given, without the adjustment. Runs inside a unit of work (engine.work);
+    with the runner's `cache` the latest snapshot is read at most once per
+    MEMO_S, and read again whenever the remembered one is too old.
     """
     fixed = settings.effective_rate_fixed()
     if fixed is not None:
         return Quote(rate=fixed, fetched_at=now, sources={"fixed": str(fixed)}, fixed=True)
-    snapshot = session.scalars(_latest_stmt()).one_or_none()
+    limit = timedelta(seconds=settings.rate.max_age_seconds)
+    if cache is None:
+        snapshot = _latest_row(conn)
+    else:
+        snapshot = cache.get("rate", MEMO_S, lambda: _latest_row(conn))
+        if snapshot is not None and now - snapshot.fetched_at > limit:
+            snapshot = cache.get("rate", MEMO_S, lambda: _latest_row(conn), fresh=True)
     if snapshot is None:
         raise _unavailable(
             "no CNY/USDT rate yet; price the order in USDT or retry later",
             "no rate snapshot: the rate refresher has not succeeded (see `usdtpay rate show`)",
         )
     age = now - snapshot.fetched_at
-    if age > timedelta(seconds=settings.rate.max_age_seconds):
+    if age > limit:
+        seconds = int(age.total_seconds())
         raise _unavailable(
-            f"the CNY/USDT rate is {int(age.total_seconds())} s old "
-            f"(limit {settings.rate.max_age_seconds} s); "
+            f"the CNY/USDT rate is {seconds} s old (limit {settings.rate.max_age_seconds} s); "
             "price the order in USDT or retry when the rate sources answer",
-            f"the newest rate is {int(age.total_seconds())} s old: "
-            "check the rate sources (`usdtpay rate show`)",
+            f"the newest rate is {seconds} s old: check the rate sources (`usdtpay rate show`)",
         )
-    return Quote(rate=Decimal(snapshot.rate), fetched_at=snapshot.fetched_at, sources=dict(snapshot.sources))
+    return snapshot
 
 
 async def current_quote(session: AsyncSession, settings: Settings, now: datetime) -> Quote:
-    """quote_in() from async code."""
-    return await session.run_sync(quote_in, settings, now)
+    """The rate an order created now would use (503 when stale), for async callers."""
+    return await session.run_sync(lambda s: quote_in(s.connection(), settings, now))

@@ -163,12 +163,25 @@ class WrkResult:
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def per_cpu_second(self) -> float:
+        """Requests per second of server CPU: what the server would answer
+        with a whole core to itself (other load on the machine steals CPU
+        from the server, and then req/s measures the machine)."""
+        return self.per_second / self.server_cpu if self.server_cpu else 0.0
+
     def line(self) -> str:
         return (
             f"{self.name:<34} {self.per_second:9.1f} req/s  p50 {self.p50_ms:6.2f} ms  "
             f"p99 {self.p99_ms:6.2f} ms  errors {self.errors}  "
-            f"cpu: server {self.server_cpu:4.0%} wrk {self.client_cpu:4.0%}"
+            f"cpu: server {self.server_cpu:4.0%} wrk {self.client_cpu:4.0%}  "
+            f"({self.per_cpu_second:,.0f} per server cpu-s)"
         )
+
+
+def load_line() -> str:
+    one, five, _ = os.getloadavg()
+    return f"machine load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
 def write_lines(lines: list[str], folder: Path, name: str) -> Path:

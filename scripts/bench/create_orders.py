@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from scripts.bench import _data
-from scripts.bench._harness import Figure, Server, WrkResult, merge, report, run_wrk, write_lines
+from scripts.bench._harness import Figure, Server, WrkResult, load_line, merge, report, run_wrk, write_lines
 
 GOALS = {"sqlite": ">= 0.25", "postgresql": ">= 0.2"}
 
@@ -86,6 +86,8 @@ def summarise(backend: str, health: WrkResult, every: WrkResult, create: WrkResu
         f"  stored orders {stored}: between the {answered} creates answered 2xx and the {sent} bodies sent "
         f"(wrk's clock cuts the last ones in flight), no body sent twice: {'yes' if consistent else 'NO'}"
     )
+    cpu_ratio = create.per_cpu_second / health.per_cpu_second if health.per_cpu_second else 0.0
+    print(f"  {load_line()}")
     report(Figure(f"{backend}: GET /healthz", health.per_second, "req/s", note="baseline"))
     report(Figure(f"{backend}: POST /api/pay/create", create.per_second, "req/s"))
     report(
@@ -97,6 +99,13 @@ def summarise(backend: str, health: WrkResult, every: WrkResult, create: WrkResu
             baseline=f"/healthz {health.per_second:,.0f} req/s, same run",
         )
     )
+    report(
+        Figure(
+            f"{backend}: create ÷ healthz per server cpu-s", cpu_ratio, "ratio",
+            baseline=f"/healthz {health.per_cpu_second:,.0f} per cpu-s",
+            note="the same ratio with each side's requests per second of server CPU: robust to other load",
+        )
+    )  # fmt: skip
     p99_goal = "<= 25" if backend == "sqlite" else ""
     report(Figure(f"{backend}: create p99", create.p99_ms, "ms", goal=p99_goal))
     report(Figure(f"{backend}: create errors", create.errors + health.errors, "count", goal="<= 0"))

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from scripts.bench import _data
-from scripts.bench._harness import Figure, Server, WrkResult, merge, report, run_wrk, write_lines
+from scripts.bench._harness import Figure, Server, WrkResult, load_line, merge, report, run_wrk, write_lines
 
 GOALS = {"GET /api/pay/query": ">= 0.5"}
 
@@ -77,6 +77,7 @@ def summarise(backend: str, results: dict[str, WrkResult]) -> int:
         f"  client check: wrk used {health.client_cpu:.0%} of a core for {health.per_second:,.0f} req/s "
         f"(≈ {ceiling:,.0f} req/s per core of wrk), the server {health.server_cpu:.0%}"
     )
+    print(f"  {load_line()}")
     report(Figure(f"{backend}: GET /healthz (reads run)", health.per_second, "req/s", note="baseline"))
     errors = 0
     for name, result in results.items():
@@ -91,6 +92,7 @@ def summarise(backend: str, results: dict[str, WrkResult]) -> int:
                 "ratio",
                 goal=GOALS.get(name, ""),
                 baseline=f"/healthz {health.per_second:,.0f} req/s, same run",
+                note=f"per server cpu-s: {result.per_cpu_second / health.per_cpu_second:.3f}",
             )
         )
     report(Figure(f"{backend}: read errors", errors, "count", goal="<= 0"))

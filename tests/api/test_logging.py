@@ -15,6 +15,7 @@ import structlog
 
 from api.logging import configure_logging
 from engine.chain import ChainTransfer
+from engine.clock import ManualClock
 from engine.config import TRON_USDT_CONTRACT, Settings
 from engine.orders.schemas import Currency, NewOrder
 from engine.orders.service import create_order
@@ -59,15 +60,10 @@ async def test_settlement_logs_the_order_and_hash(db: Db, json_logs: Any) -> Non
     merchant = await make_merchant(db)
     await make_wallets(db, "tron", 1)
 
-    def no_rate(_: Any) -> Any:
-        raise AssertionError
-
+    new = NewOrder("usdt", "L-1", Currency.USDT, 2_000_000, chain="tron")
+    order, _ = await create_order(db.work, merchant, new, settings=settings, clock=ManualClock(now))
+    assert order.address is not None and order.usdt_units is not None
     async with db.sessions() as session:
-        new = NewOrder("usdt", "L-1", Currency.USDT, 2_000_000, chain="tron")
-        order, _ = await create_order(
-            session, merchant, new, settings=settings.orders, rate_lookup=no_rate, now=now
-        )
-        assert order.address is not None and order.usdt_units is not None
         t = ChainTransfer("tron", "cd" * 32, 0, 5, now + timedelta(seconds=9), tron_address(3), order.address,
                           TRON_USDT_CONTRACT, order.usdt_units)  # fmt: skip
         await ingest(session, "tron", [t], now + timedelta(minutes=1), rules_for(settings, "tron"))

@@ -264,8 +264,6 @@ async def pick_chain(state: AppState, order_id: int, chain: str) -> Order:
         status = shown_status(order, now)
         if status != OrderStatus.PENDING:
             raise BadInput(f"order {order_id} is {status}; it cannot be paid")
-        await assign_chain(
-            session, order, chain, settings=state.settings.orders, rate_lookup=state.rate_in, now=now
-        )
+        await assign_chain(session, order, chain, settings=state.settings, clock=state.clock)
         await session.commit()
     return order

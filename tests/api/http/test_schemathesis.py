@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,8 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy import select, update
 
 from api.http.app import create_app
-from engine.config import OrderSettings
+from engine.clock import SystemClock
+from engine.config import Settings
 from engine.models import Merchant, Order
 from engine.orders.schemas import Currency, NewOrder
 from engine.orders.service import create_order
@@ -51,18 +50,14 @@ async def seed_example_orders(db: Db) -> None:
     built from those examples reach the code past the order lookup."""
     async with db.sessions() as session:
         merchant = (await session.scalars(select(Merchant))).first()
-        assert merchant is not None
-        for order_id, order_no in ((202406010001, "EXT20240601"), (1234567890, "ORDER20251123001")):
-            new = NewOrder("cashier", order_no, Currency.CNY, 1000, subject="商品购买")
-            order, _ = await create_order(
-                session, merchant, new, settings=OrderSettings(), rate_lookup=_no_rate, now=datetime.now(UTC)
-            )
+    assert merchant is not None
+    for order_id, order_no in ((202406010001, "EXT20240601"), (1234567890, "ORDER20251123001")):
+        new = NewOrder("cashier", order_no, Currency.CNY, 1000, subject="商品购买")
+        # CNY orders without a chain need no rate.
+        order, _ = await create_order(db.work, merchant, new, settings=Settings(), clock=SystemClock())
+        async with db.sessions() as session:
             await session.execute(update(Order).where(Order.id == order.id).values(id=order_id))
-        await session.commit()
-
-
-def _no_rate(_: object) -> Decimal:
-    raise AssertionError("CNY orders without a chain need no rate")
+            await session.commit()
 
 
 def _serve(url: str, ready: threading.Event, stop: threading.Event, box: dict[str, Any]) -> None:

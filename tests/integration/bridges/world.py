@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 
 from api.http.app import create_app
 from api.http.state import AppState
+from engine.clock import SystemClock
 from engine.config import (
     AlipaySettings,
     FiatSettings,
@@ -128,28 +128,19 @@ class World:
     async def order(self, fen: int = 10000, no: str = "ORDER20251123001") -> Order:
         async with self.db.sessions() as session:
             merchant = (await session.scalars(select(Merchant))).one()
-            new = NewOrder(
-                face="dryad",
-                merchant_order_no=no,
-                currency=Currency.CNY,
-                amount_units=fen,
-                subject="商品订单支付",
-                notify_url=MERCHANT_NOTIFY,
-            )
-
-            def no_rate(_: Any) -> Decimal:  # fiat orders are never priced in USDT
-                raise AssertionError("rate asked for a fiat order")
-
-            order, _ = await create_order(
-                session,
-                merchant,
-                new,
-                settings=self.state.settings.orders,
-                rate_lookup=no_rate,
-                now=datetime.now(UTC),
-            )
-            await session.commit()
-            return order
+        new = NewOrder(
+            face="dryad",
+            merchant_order_no=no,
+            currency=Currency.CNY,
+            amount_units=fen,
+            subject="商品订单支付",
+            notify_url=MERCHANT_NOTIFY,
+        )
+        # A fiat order is never priced in USDT: no rate is read.
+        order, _ = await create_order(
+            self.db.work, merchant, new, settings=self.state.settings, clock=SystemClock()
+        )
+        return order
 
     async def reload(self, order_id: int) -> Order:
         async with self.db.sessions() as session:

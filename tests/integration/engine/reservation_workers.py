@@ -11,17 +11,17 @@ import multiprocessing
 import queue
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from engine.amounts import AmountsExhausted
-from engine.config import OrderSettings
+from engine.clock import SystemClock
+from engine.config import OrderSettings, Settings
 from engine.db import create_engine, create_session_factory
 from engine.merchants import get_merchant
 from engine.models import Merchant
 from engine.orders.schemas import Currency, NewOrder
-from engine.orders.service import create_order_committed
+from engine.orders.service import create_order
 from engine.work import WorkRunner, create_runner
 
 MERCHANT_PID = "10001"
@@ -44,10 +44,6 @@ class Outcome:
     detail: str  # "address:units" for ok, the message otherwise
 
 
-def _fixed_rate(_: object) -> Decimal:
-    return RATE
-
-
 def _new_order(phase: Phase, worker: int, i: int) -> NewOrder:
     # Alternate CNY and USDT orders that land on the same USDT base price.
     cny = i % 2 == 0
@@ -62,14 +58,12 @@ def _new_order(phase: Phase, worker: int, i: int) -> NewOrder:
 
 
 async def _run_phase(work: WorkRunner, merchant: Merchant, phase: Phase, worker: int) -> list[Outcome]:
-    settings = OrderSettings(offset_slots=phase.offset_slots)
+    settings = Settings(rate_fixed=RATE, orders=OrderSettings(offset_slots=phase.offset_slots))
     outcomes: list[Outcome] = []
     for i in range(phase.per_process):
         new = _new_order(phase, worker, i)
         try:
-            order, _ = await create_order_committed(
-                work, merchant, new, settings=settings, rate_lookup=_fixed_rate, now=datetime.now(UTC)
-            )
+            order, _ = await create_order(work, merchant, new, settings=settings, clock=SystemClock())
             outcomes.append(Outcome(phase.name, "ok", f"{order.address}:{order.usdt_units}"))
         except AmountsExhausted as exc:
             outcomes.append(Outcome(phase.name, "exhausted", exc.message))
@@ -81,7 +75,7 @@ async def _run_phase(work: WorkRunner, merchant: Merchant, phase: Phase, worker:
 async def _work(url: str, worker: int, phases: list[Phase], barrier: Any) -> list[Outcome]:
     engine = create_engine(url)
     sessions = create_session_factory(engine)
-    # As the API runs it: on SQLite, a thread with its own connection.
+    # As the API runs it: on SQLite, the group-commit writer with its own connection.
     work = create_runner(url, sessions)
     outcomes: list[Outcome] = []
     try:

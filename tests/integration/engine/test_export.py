@@ -17,6 +17,7 @@ import pytest
 
 from api.cli import main
 from engine.chain import ChainTransfer
+from engine.clock import ManualClock
 from engine.config import TRON_USDT_CONTRACT, Settings
 from engine.export import ExportWindow, export_orders, export_settlements
 from engine.fiat.service import open_payment, settle_channel_event
@@ -40,17 +41,10 @@ class PaidEvent:
     paid_at: datetime | None = T + timedelta(minutes=2)
 
 
-def _rate(_: Any) -> Decimal:
-    return Decimal("7.20")
-
-
 async def _create(db: Db, settings: Settings, merchant: Any, new: NewOrder) -> Order:
-    async with db.sessions() as session:
-        order, _ = await create_order(
-            session, merchant, new, settings=settings.orders, rate_lookup=_rate, now=T
-        )
-        await session.commit()
-        return order
+    priced = settings.model_copy(update={"rate_fixed": Decimal("7.20")})
+    order, _ = await create_order(db.work, merchant, new, settings=priced, clock=ManualClock(T))
+    return order
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from engine import amounts
 from engine.amounts import AmountsExhausted, Slot
-from engine.config import OrderSettings
+from engine.clock import ManualClock
+from engine.config import OrderSettings, Settings
 from engine.errors import BusinessRule
 from engine.models import Reservation, Wallet
 from engine.orders.schemas import Currency, NewOrder
@@ -135,22 +136,16 @@ async def test_overlapping_ranges_of_two_prices_never_share_an_amount(any_db: Db
 async def test_late_window_holds_the_amount_after_expiry(any_db: Db) -> None:
     merchant = await make_merchant(any_db)
     await make_wallets(any_db, "tron", 1)
-    settings = OrderSettings(expire_minutes=30, late_window_minutes=30)
-
-    def rate(_: object) -> Decimal:
-        return Decimal("7.20")
+    terms = OrderSettings(expire_minutes=30, late_window_minutes=30)
+    settings = Settings(rate_fixed=Decimal("7.20"), orders=terms)
 
     async def create(no: str, now: datetime) -> int:
         new = NewOrder(
             face="usdt", merchant_order_no=no, currency=Currency.CNY, amount_units=10000, chain="tron"
         )
-        async with any_db.sessions() as session:
-            order, _ = await create_order(
-                session, merchant, new, settings=settings, rate_lookup=rate, now=now
-            )
-            await session.commit()
-            assert order.usdt_units is not None
-            return order.usdt_units
+        order, _ = await create_order(any_db.work, merchant, new, settings=settings, clock=ManualClock(now))
+        assert order.usdt_units is not None
+        return order.usdt_units
 
     assert await create("a", T0) == 13_890_001
     # Expired at T0+30 min, but a late payment of 13.890001 must still find order "a".

@@ -1,81 +1,168 @@
-"""Whole units of work (engine.work) on SQLite and PostgreSQL."""
+"""Whole units of work (engine.work) on SQLite and PostgreSQL, and SQLite's
+group-commit writer: several units share one transaction, a failing unit
+fails only its own caller, nothing is answered before its commit, a crash
+mid-batch loses no acknowledged unit, shutdown drains the queue."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from engine.db import create_engine
+from engine.errors import Unavailable
 from engine.models import Wallet
-from engine.work import AsyncSessionRunner, SqliteThreadRunner, create_runner
+from engine.orders.queries import insert_order
+from engine.work import ConnectionRunner, GroupCommitWriter, create_runner
 from tests.dbharness import Db
 from tests.factories import tron_address
+from tests.paths import ROOT
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+WALLETS: Table = Wallet.__table__  # type: ignore[assignment]
 
 
-def add(session: Session, n: int) -> int:
-    wallet = Wallet(chain="tron", address=tron_address(n), enabled=True, created_at=NOW)
-    session.add(wallet)
-    session.flush()
-    return wallet.id
+def add(conn: Connection, n: int) -> int:
+    values = {"chain": "tron", "address": tron_address(n), "enabled": True, "label": "", "created_at": NOW}
+    return int(conn.execute(insert(WALLETS).values(values)).inserted_primary_key[0])
 
 
-async def wallet_count(db: Db) -> int:
+async def stored(db: Db) -> set[str]:
     async with db.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Wallet)) or 0)
+        return set(await session.scalars(select(Wallet.address)))
 
 
-def test_the_runner_follows_the_database() -> None:
-    assert isinstance(create_runner("sqlite+aiosqlite:///var/x.db", None), SqliteThreadRunner)  # type: ignore[arg-type]
+def writer(db: Db) -> GroupCommitWriter:
+    assert isinstance(db.work, GroupCommitWriter), "SQLite files get the group-commit writer"
+    return db.work
+
+
+async def test_the_runner_follows_the_database(tmp_path: Path) -> None:
+    file_url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    assert isinstance(create_runner(file_url, create_engine(file_url)), GroupCommitWriter)
     # A second connection to an in-memory database would see another database.
-    assert isinstance(create_runner("sqlite+aiosqlite:///:memory:", None), AsyncSessionRunner)  # type: ignore[arg-type]
-    assert isinstance(create_runner("postgresql+asyncpg://u@h/d", None), AsyncSessionRunner)  # type: ignore[arg-type]
+    memory = "sqlite+aiosqlite:///:memory:"
+    assert isinstance(create_runner(memory, create_async_engine(memory)), ConnectionRunner)
+    pg = "postgresql+asyncpg://u@h/d"  # no connection is made
+    assert isinstance(create_runner(pg, create_engine(pg)), ConnectionRunner)
 
 
 async def test_commits_what_the_work_returns(any_db: Db) -> None:
-    wallet_id = await any_db.work.run(lambda s: add(s, 1))
+    wallet_id = await any_db.work.run(lambda c: add(c, 1))
     async with any_db.sessions() as session:
-        stored = await session.get(Wallet, wallet_id)
-    assert stored is not None and stored.address == tron_address(1)
+        wallet = await session.get(Wallet, wallet_id)
+    assert wallet is not None and wallet.address == tron_address(1)
 
 
 async def test_rolls_back_everything_when_the_work_raises(any_db: Db) -> None:
-    def half_done(session: Session) -> None:
-        add(session, 1)
-        add(session, 2)
+    def half_done(conn: Connection) -> None:
+        add(conn, 1)
+        add(conn, 2)
         raise RuntimeError("stop")
 
     with pytest.raises(RuntimeError, match="stop"):
         await any_db.work.run(half_done)
-    assert await wallet_count(any_db) == 0
-    # The runner is usable afterwards.
-    await any_db.work.run(lambda s: add(s, 3))
-    assert await wallet_count(any_db) == 1
+    assert await stored(any_db) == set()
+    await any_db.work.run(lambda c: add(c, 3))  # usable afterwards
+    assert await stored(any_db) == {tron_address(3)}
 
 
-async def test_sqlite_units_run_on_one_thread_off_the_event_loop(db: Db) -> None:
-    seen: set[int] = set()
-
-    def where(session: Session) -> None:
-        seen.add(threading.get_ident())
-
-    await asyncio.gather(*(db.work.run(where) for _ in range(5)))
-    assert len(seen) == 1 and threading.get_ident() not in seen
+async def test_waiting_units_share_one_commit(db: Db) -> None:
+    before = writer(db).batches
+    await asyncio.gather(*(db.work.run(lambda c, n=n: add(c, n)) for n in range(10)))
+    assert writer(db).batches == before + 1
+    assert await stored(db) == {tron_address(n) for n in range(10)}
 
 
-async def test_sqlite_connection_has_the_same_settings_as_the_async_one(db: Db) -> None:
-    def pragmas(session: Session) -> tuple[object, ...]:
-        return tuple(
-            session.execute(text(f"PRAGMA {name}")).scalar()
-            for name in ("journal_mode", "foreign_keys", "busy_timeout")
-        )
+async def test_a_failing_unit_fails_only_its_own_caller(db: Db) -> None:
+    await db.work.run(lambda c: add(c, 1))
 
-    assert await db.work.run(pragmas) == ("wal", 1, 30000)
+    def partly_then_duplicate(conn: Connection) -> None:
+        add(conn, 50)  # undone with the rest of this unit
+        add(conn, 1)  # (chain, address) is unique: IntegrityError
+
+    before = writer(db).batches
+    results = await asyncio.gather(
+        db.work.run(lambda c: add(c, 2)),
+        db.work.run(partly_then_duplicate),
+        db.work.run(lambda c: add(c, 3)),
+        return_exceptions=True,
+    )
+    assert writer(db).batches == before + 1
+    assert isinstance(results[0], int) and isinstance(results[2], int)
+    assert "UNIQUE constraint failed" in str(results[1])
+    assert await stored(db) == {tron_address(n) for n in (1, 2, 3)}
+
+
+async def test_no_caller_of_a_batch_is_answered_when_its_commit_fails(db: Db) -> None:
+    def orphan(conn: Connection) -> None:
+        # Foreign keys checked at COMMIT: the statement passes, the commit fails.
+        conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+        row = {"id": 1, "merchant_id": 999, "merchant_order_no": "x", "face": "usdt", "currency": "USDT"}
+        insert_order(conn, {**row, "created_at": NOW, "expires_at": NOW})
+
+    results = await asyncio.gather(
+        db.work.run(lambda c: add(c, 1)), db.work.run(orphan), db.work.run(lambda c: add(c, 2)),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert all(isinstance(r, Exception) and "FOREIGN KEY" in str(r) for r in results), results
+    assert await stored(db) == set()
+    await db.work.run(lambda c: add(c, 3))  # the writer goes on
+    assert await stored(db) == {tron_address(3)}
+
+
+CRASHING_WRITER = """
+import asyncio, os, sys
+from tests.unit.engine.test_work import add
+from engine.work import GroupCommitWriter
+
+async def main(url):
+    writer = GroupCommitWriter(url)
+
+    async def unit(n):
+        def work(conn):
+            add(conn, n)
+            if n == 15:
+                os._exit(3)  # the process dies mid-batch, before COMMIT
+            return n
+        print(await writer.run(work), flush=True)  # acknowledged
+
+    await asyncio.gather(*(unit(n) for n in range(10)))
+    await asyncio.gather(*(unit(n) for n in range(10, 20)))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_a_crash_mid_batch_loses_no_acknowledged_unit(db: Db) -> None:
+    await db.work.close()  # the child process is the writer
+    child = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", CRASHING_WRITER, db.url], cwd=ROOT, capture_output=True,
+        text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert child.returncode == 3, child.stderr
+    acknowledged = {int(line) for line in child.stdout.split()}
+    assert acknowledged == set(range(10))
+    # Units 10..14 ran in the crashed batch but were never answered: not stored either.
+    assert await stored(db) == {tron_address(n) for n in acknowledged}
+
+
+async def test_shutdown_drains_the_queue(db: Db) -> None:
+    pending = [asyncio.ensure_future(db.work.run(lambda c, n=n: add(c, n))) for n in range(20)]
+    await asyncio.sleep(0)  # they are queued
+    await db.work.close()
+    assert all(task.done() and task.exception() is None for task in pending)
+    assert await stored(db) == {tron_address(n) for n in range(20)}
+    with pytest.raises(Unavailable, match="shutting down"):
+        await db.work.run(lambda c: add(c, 99))
 
 
 async def test_sqlite_unit_waits_for_another_writer_instead_of_failing(db: Db) -> None:
@@ -84,9 +171,21 @@ async def test_sqlite_unit_waits_for_another_writer_instead_of_failing(db: Db) -
         # write lock is held until it commits.
         holder.add(Wallet(chain="tron", address=tron_address(1), enabled=True, created_at=NOW))
         await holder.flush()
-        pending = asyncio.ensure_future(db.work.run(lambda s: add(s, 2)))
+        pending = asyncio.ensure_future(db.work.run(lambda c: add(c, 2)))
         await asyncio.sleep(0.5)
         assert not pending.done()
         await holder.commit()
     await asyncio.wait_for(pending, 10)
-    assert await wallet_count(db) == 2
+    assert await stored(db) == {tron_address(1), tron_address(2)}
+
+
+async def test_writer_connection_settings(db: Db) -> None:
+    def pragmas(conn: Connection) -> tuple[object, ...]:
+        return tuple(
+            conn.execute(text(f"PRAGMA {name}")).scalar() for name in ("journal_mode", "foreign_keys")
+        )
+
+    assert await db.work.run(pragmas) == ("wal", 1)
+    async with db.sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(Wallet))
+    assert count == 0

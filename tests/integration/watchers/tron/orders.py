@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.config import TRON_USDT_CONTRACT, OrderSettings
+from engine.clock import ManualClock
+from engine.config import TRON_USDT_CONTRACT, OrderSettings, Settings
 from engine.merchants import get_merchant
 from engine.models import ChainCursor, Order, Transfer
 from engine.orders.schemas import Currency, NewOrder
@@ -25,28 +24,23 @@ RULES = MatchRules(token_contract=TRON_USDT_CONTRACT, late_window=timedelta(minu
 _numbers = itertools.count(1)
 
 
-def _no_rate(_: AsyncSession) -> Decimal:
-    raise AssertionError("USDT-priced orders need no rate")
-
-
 async def tron_order(db: Db, now: datetime, price_units: int = 10_000_000) -> Order:
     """A committed USDT-priced order on tron (needs a merchant and tron wallets)."""
     async with db.sessions() as session:
         merchant = await get_merchant(session, MERCHANT_PID)
-        assert merchant is not None, "make_merchant first"
-        new = NewOrder(
-            face="usdt",
-            merchant_order_no=f"TRON-{next(_numbers)}",
-            currency=Currency.USDT,
-            amount_units=price_units,
-            chain="tron",
-            notify_url="https://merchant.example/notify",
-        )
-        order, _ = await create_order(
-            session, merchant, new, settings=ORDER_SETTINGS, rate_lookup=_no_rate, now=now
-        )
-        await session.commit()
-        return order
+    assert merchant is not None, "make_merchant first"
+    new = NewOrder(
+        face="usdt",
+        merchant_order_no=f"TRON-{next(_numbers)}",
+        currency=Currency.USDT,
+        amount_units=price_units,
+        chain="tron",
+        notify_url="https://merchant.example/notify",
+    )
+    # USDT-priced: no rate is read.
+    settings = Settings(orders=ORDER_SETTINGS)
+    order, _ = await create_order(db.work, merchant, new, settings=settings, clock=ManualClock(now))
+    return order
 
 
 def streamer(reader: TronReader, db: Db, start_block: int, batch: int = 50) -> Streamer:

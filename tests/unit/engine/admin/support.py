@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 
 from engine.chain import ChainTransfer
+from engine.clock import ManualClock
 from engine.config import Settings
 from engine.models import Merchant, Order, Transfer
 from engine.orders.schemas import Currency, NewOrder
@@ -22,10 +21,6 @@ from tests.factories import make_merchant, make_wallets, tron_address
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def _no_rate(_: Any) -> Decimal:
-    raise AssertionError("USDT orders need no rate")
-
-
 async def usdt_order(db: Db, merchant: Merchant, units: int, order_no: str, when: datetime = NOW) -> Order:
     new = NewOrder(
         face="usdt",
@@ -35,12 +30,9 @@ async def usdt_order(db: Db, merchant: Merchant, units: int, order_no: str, when
         chain="tron",
         notify_url="http://127.0.0.1:9/notify",
     )
-    async with db.sessions() as session:
-        order, _ = await create_order(
-            session, merchant, new, settings=Settings().orders, rate_lookup=_no_rate, now=when
-        )
-        await session.commit()
-        return order
+    # USDT-priced: no rate is read.
+    order, _ = await create_order(db.work, merchant, new, settings=Settings(), clock=ManualClock(when))
+    return order
 
 
 async def send(db: Db, order: Order, units: int, when: datetime) -> Transfer:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.config import OrderSettings
+from engine.clock import ManualClock
+from engine.config import Settings
 from engine.errors import BusinessRule
 from engine.fiat import service as fiat
 from engine.models import ChannelPayment, Notification, Order
@@ -33,23 +33,18 @@ class Event:
     paid_at: datetime | None = NOW
 
 
-def no_rate(_: object) -> Decimal:
-    raise AssertionError("fiat orders need no rate")
-
-
 async def new_payment(db: Db, fen: int = 1234, channel: str = "wechat", **order: object) -> ChannelPayment:
     merchant = await make_merchant(db)
+    new = NewOrder(
+        face="dryad",
+        merchant_order_no="B1",
+        currency=Currency(order.get("currency", "CNY")),
+        amount_units=fen,
+        notify_url="https://m.example/n",
+    )
+    # A fiat order: no rate is read.
+    created, _ = await create_order(db.work, merchant, new, settings=Settings(), clock=ManualClock(NOW))
     async with db.sessions() as session:
-        new = NewOrder(
-            face="dryad",
-            merchant_order_no="B1",
-            currency=Currency(order.get("currency", "CNY")),
-            amount_units=fen,
-            notify_url="https://m.example/n",
-        )
-        created, _ = await create_order(
-            session, merchant, new, settings=OrderSettings(), rate_lookup=no_rate, now=NOW
-        )
         payment = await fiat.open_payment(session, created.id, channel=channel, client_type="qr", now=NOW)
         await session.commit()
         return payment

@@ -1,32 +1,38 @@
-"""Safe retries of create_order_committed (optimistic: no read before the
-insert), on SQLite and PostgreSQL."""
+"""Safe retries of create_order (optimistic: no read before the insert), on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.amounts import AmountsExhausted
-from engine.config import OrderSettings
+from engine.clock import ManualClock
+from engine.config import OrderSettings, Settings
 from engine.errors import Conflict, Unavailable
-from engine.models import Merchant, Order, Reservation
+from engine.models import Merchant, Order, RateSnapshot, Reservation
 from engine.orders.schemas import Currency, NewOrder
-from engine.orders.service import create_order_committed
+from engine.orders.service import create_order
 from tests.dbharness import Db
 from tests.factories import make_merchant, make_wallets
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def fixed(_: object) -> Decimal:
-    return Decimal("7.20")
+FIXED = Settings(rate_fixed=Decimal("7.20"))
 
 
-def no_rate(_: object) -> Decimal:
-    raise Unavailable("the CNY/USDT rate is 900 s old")
+async def stale_rate(db: Db) -> Settings:
+    """Settings whose rate comes from the database, where the newest is 900 s old."""
+    async with db.sessions() as session:
+        session.add(
+            RateSnapshot(rate="7.20", median="7.20", sources={}, fetched_at=NOW - timedelta(seconds=900))
+        )
+        await session.commit()
+    return Settings()
 
 
 def order(no: str, fen: int = 10_000) -> NewOrder:
@@ -34,15 +40,15 @@ def order(no: str, fen: int = 10_000) -> NewOrder:
 
 
 async def create(
-    db: Db, merchant: Merchant, new: NewOrder, *, slots: int = 9999, rate: object = fixed
+    db: Db, merchant: Merchant, new: NewOrder, *, slots: int = 9999, settings: Settings = FIXED
 ) -> tuple[Order, bool]:
-    return await create_order_committed(
+    return await create_order(
         db.work,
         merchant,
         new,
-        settings=OrderSettings(offset_slots=slots),
-        rate_lookup=rate,
-        now=NOW,  # type: ignore[arg-type]
+        settings=settings,
+        orders=OrderSettings(offset_slots=slots),
+        clock=ManualClock(NOW),
     )
 
 
@@ -86,8 +92,9 @@ async def test_repeat_when_the_rate_is_stale_still_returns_the_original(any_db: 
     merchant = await make_merchant(any_db)
     await make_wallets(any_db, "tron", 1)
     first, _ = await create(any_db, merchant, order("A"))
-    again, created = await create(any_db, merchant, order("A"), rate=no_rate)
+    stale = await stale_rate(any_db)
+    again, created = await create(any_db, merchant, order("A"), settings=stale)
     assert not created and again.id == first.id
     with pytest.raises(Unavailable, match="900 s old"):
-        await create(any_db, merchant, order("B"), rate=no_rate)
+        await create(any_db, merchant, order("B"), settings=stale)
     assert await counts(any_db) == (1, 1)
