@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import BusinessRule
 from engine.exchanges.ports import EXCHANGES
-from engine.models import Reservation, Wallet
+from engine.models import Order, Reservation, Wallet
 from engine.prepared import Prepared
 
 
@@ -170,3 +170,22 @@ def reserve(
         f"({len(addresses)} address(es)); retry later, add receiving addresses, "
         "or raise orders.offset_slots"
     )
+
+
+async def live_picks(
+    session: AsyncSession, now: datetime, *, chain: str | None = None, picked_by: str | None = None
+) -> int:
+    """Live reservations held by open orders' cashier picks (Order.picked_by
+    set): all of them on `chain`, or those of one source. A slot re-taken by
+    a newer order counts for that order, so lapsed picks never count."""
+    stmt = (
+        select(func.count())
+        .select_from(Reservation)
+        .join(Order, Order.id == Reservation.order_id)
+        .where(Reservation.held_until > now, Order.picked_by.is_not(None))
+    )
+    if chain is not None:
+        stmt = stmt.where(Reservation.chain == chain)
+    if picked_by is not None:
+        stmt = stmt.where(Order.picked_by == picked_by)
+    return int(await session.scalar(stmt) or 0)

@@ -37,6 +37,13 @@ class OrderSettings(BaseModel):
     offset_slots: int = Field(9999, ge=1, le=1_000_000)
     max_usdt_units: int = Field(1_000_000 * 10**6, ge=1)
     public_base_url: str = "http://127.0.0.1:8000"
+    # Orders created by network alone (no key) are what an anonymous caller
+    # can make at will; their payers' USDT picks may hold this many live
+    # amounts per source (IPv4 address or IPv6 /64) ...
+    open_picks_per_source: int = Field(10, ge=0)
+    # ... and together at most this share of offset_slots per chain, so a
+    # flood of them always leaves amounts for the merchants' own orders.
+    open_picks_share_percent: int = Field(50, ge=0, le=100)
 
 
 class RateSettings(BaseModel):

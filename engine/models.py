@@ -97,6 +97,7 @@ class Order(Base):
         UniqueConstraint("merchant_id", "open_create", "merchant_order_no"),
         Index("ix_orders_match", "chain", "address", "usdt_units"),
         Index("ix_orders_status_expires", "status", "expires_at"),
+        Index("ix_orders_picked_by", "picked_by"),
     )
 
     # The platform order number: random, below 2^53 (faces send it as a JSON number).
@@ -134,6 +135,10 @@ class Order(Base):
     channel_trade_no: Mapped[str | None] = mapped_column(String(64))
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    # The source (IPv4 address or IPv6 /64) whose pick at the cashier
+    # reserved this open order's USDT amount: such picks are capped per
+    # source and in all (engine.amounts.live_picks).
+    picked_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Reservation(Base):

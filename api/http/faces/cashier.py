@@ -26,7 +26,7 @@ from api.http.faces.payer_text import said_for_error, say
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields, text_field
 from engine import amounts, money
-from engine.errors import BadInput, UsdtPayError
+from engine.errors import BadInput, TooManyRequests, UsdtPayError
 from engine.exchanges.ports import PLAT_OF
 from engine.exchanges.supplement import is_exchange_order
 from engine.fiat.channel import ClientKind
@@ -302,6 +302,8 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
     device = text_field(fields, "device", required=False, max_len=8) or "pc"
     if device not in DEVICE_KIND:
         raise BadInput("device must be pc or mobile")
+    if not app_state.limiter.allow(f"ip:{client_ip(request)}"):  # anyone may call it
+        raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
     limit = offer_limit(await common.load_order(app_state, order_id))
     if limit is not None and pay_type not in limit:
         raise BadInput(f"this order may be paid with {', '.join(limit) or 'nothing offered'} only")
@@ -312,7 +314,9 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
         if is_exchange_order(order):
             plat = PLAT_OF[order.chain or ""]
             raise BadInput(f"this order is paid by a transfer at {plat}; follow the steps on the page")
-        order = await common.pick_chain(app_state, order_id, common.CHAIN_BY_TYPE[pay_type])
+        order = await common.pick_chain(
+            app_state, order_id, common.CHAIN_BY_TYPE[pay_type], source=client_ip(request)
+        )
         data = {"payurl": "", "qrcode": order.address, "urlscheme": ""} | usdt_fields(order)
         return ok({"data": data | {"expire_time": common.epoch_ms(order.expires_at)}})
     if pay_type not in FIAT_TYPES:

@@ -8,6 +8,7 @@ answers questions in engine terms and raises engine errors.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from api.http.browser_guard import refuse_browser_create
 from api.http.client_address import in_networks, parse_ip
 from api.http.state import AppState
 from api.http.wire import client_ip
-from engine import money
+from engine import amounts, money
 from engine.errors import BadInput, BusinessRule, Forbidden, NotFound, TooManyRequests
 from engine.merchants import get_merchant
 from engine.models import ChannelPayment, Merchant, Order
@@ -240,9 +241,40 @@ def epoch_ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
-async def pick_chain(state: AppState, order_id: int, chain: str) -> Order:
+def source_key(ip: str) -> str:
+    """One unauthenticated source: an IPv4 address, or the IPv6 /64 that
+    one subscriber gets whole."""
+    address = parse_ip(ip)
+    if address is None:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network((address, 64), strict=False))
+    return str(address)
+
+
+async def open_pick_holder(state: AppState, session: AsyncSession, chain: str, source: str) -> str:
+    """The holder to record for a cashier pick on an open order (created by
+    network alone), or why not: one source may hold
+    orders.open_picks_per_source live amounts, and all such picks together
+    orders.open_picks_share_percent of the slots, so merchants' own orders
+    always find an amount (issue 12, finding 3)."""
+    terms, now, holder = state.settings.orders, state.now(), source_key(source)
+    if await amounts.live_picks(session, now, picked_by=holder) >= terms.open_picks_per_source:
+        raise TooManyRequests(
+            "too many USDT amounts are held for your address; pay or let one expire, then retry"
+        )
+    share = terms.offset_slots * terms.open_picks_share_percent // 100
+    if await amounts.live_picks(session, now, chain=chain) >= share:
+        raise amounts.AmountsExhausted(
+            f"no unique amount is free on {chain} for this order right now; retry later or pay another way"
+        )
+    return holder
+
+
+async def pick_chain(state: AppState, order_id: int, chain: str, *, source: str = "") -> Order:
     """Reserve the unique USDT amount on `chain` for an order whose payer
-    picked USDT at the cashier; asking again answers the same reservation."""
+    picked USDT at the cashier; asking again answers the same reservation.
+    `source` is the asking client's address (see open_pick_holder)."""
     now = state.now()
     async with state.sessions() as session:
         order = await queries.get_order(session, order_id, for_update=True)
@@ -264,6 +296,8 @@ async def pick_chain(state: AppState, order_id: int, chain: str) -> Order:
         status = shown_status(order, now)
         if status != OrderStatus.PENDING:
             raise BadInput(f"order {order_id} is {status}; it cannot be paid")
+        if order.open_create:
+            order.picked_by = await open_pick_holder(state, session, chain, source)
         await assign_chain(session, order, chain, settings=state.settings, clock=state.clock)
         await session.commit()
     return order
