@@ -225,7 +225,24 @@ async def check_notify_url(url: str, settings: Settings, *, resolver: Resolver |
     """
     if not url:
         return
+    key = (url, tuple(settings.notify.allow_hosts))
+    if resolver is None:
+        seen = _accepted.get(key)
+        if seen is not None and time.monotonic() - seen < creation_resolver.ttl_s:
+            return
     try:
         await resolve_target(url, settings, resolver or creation_resolver)
     except NotifyUrlUnresolvable as exc:
         log.warning("accepting notify_url for now: %s", exc.message)
+        return
+    if resolver is None:
+        if len(_accepted) >= 1024:
+            _accepted.clear()
+        _accepted[key] = time.monotonic()
+
+
+# URLs the creation check accepted, and when. Merchants send the same
+# notify_url with every order, and the answer cannot change before the
+# resolver's remembered addresses expire (the allow list is part of the
+# key); parsing and checking it again cost more than the rest of a create.
+_accepted: dict[tuple[str, tuple[str, ...]], float] = {}
