@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint fmt bench bench-tools devchain clean
+.PHONY: setup run test lint fmt bench bench-tools devchain demo clean
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -24,6 +24,11 @@ scripts/devchain/node_modules/.installed: scripts/devchain/package.json scripts/
 	# binary into it. npm install follows the lock and leaves it unchanged.
 	cd scripts/devchain && npm install --no-audit --no-fund
 	@touch $@
+
+# A whole payment on a local dev chain (anvil): order, cashier URL, payment,
+# notification. Touches no real chain and keeps nothing (usdtpay demo --help).
+demo: setup devchain
+	.venv/bin/usdtpay demo $(DEMO_ARGS)
 
 run: setup
 	mkdir -p var

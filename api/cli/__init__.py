@@ -30,6 +30,7 @@ GROUPS = (
     "exchange",
     "admin",
     "config",
+    "demo",
 )
 
 

@@ -60,5 +60,6 @@ async def test_watch_command_catches_up_and_status_shows_the_cursor(
     assert code == 0, out
     [row] = [line.split() for line in out.splitlines() if line.startswith("eth ")]
     final = head + 20 - settings.eth.confirmations
-    # chain, enabled, head, final, cursor, lag blocks, lag seconds, ...
-    assert row[:7] == ["eth", "yes", str(head + 20), str(final), str(head - 12), "20", "240"], out
+    # chain, enabled, watcher, head, final, cursor, lag blocks, lag seconds, ...
+    # The watcher (`watch --until-caught-up`) has exited and released its lease.
+    assert row[:8] == ["eth", "yes", "stopped", str(head + 20), str(final), str(head - 12), "20", "240"], out
