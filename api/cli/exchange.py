@@ -15,6 +15,7 @@ import asyncio
 import getpass
 import os
 import signal
+import sys
 from typing import Any
 
 from api.cli.common import Command, now
@@ -22,6 +23,7 @@ from engine.config import Settings
 from engine.db import create_engine, create_session_factory, is_sqlite
 from engine.exchanges.ports import EXCHANGES, PLAT_OF, KeyCheck
 from engine.migrate import upgrade
+from watchers.errors import ProviderError
 
 ENV = {
     "key": "EXCHANGE_API_KEY",
@@ -69,6 +71,9 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         reader = reader_for(args.exchange, credentials, settings)
         try:
             check = await reader.check_key()
+        except ProviderError as exc:  # the exchange's words, never the secret
+            print(f"error: {PLAT_OF[args.exchange]} did not accept the key: {exc}", file=sys.stderr)
+            return 2
         finally:
             await reader.aclose()
         print(f"the key belongs to {_show_check(check)}")

@@ -128,3 +128,14 @@ def test_reconcile_reads_the_exchange(
     out = capsys.readouterr().out
     assert "okx" in out and "unmatched_transfer" in out
     assert sorted(p.suffix for p in out_dir.iterdir()) == [".csv", ".json"]
+
+
+def test_a_wrong_secret_is_a_clear_error_without_the_secret(
+    env: pytest.MonkeyPatch, sims: Sims, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = sims.binance.add_key()
+    use_key(env, key.api_key, "not-the-secret-0123")
+    assert main(["exchange", "add", "binance"]) == 2
+    err = capsys.readouterr().err
+    assert "BINANCE did not accept the key" in err and "-1022" in err
+    assert "not-the-secret-0123" not in err and "Traceback" not in err
