@@ -53,6 +53,14 @@ class RateSettings(BaseModel):
     multiply: Decimal = Decimal(1)
     add: Decimal = Decimal(0)
     max_age_seconds: int = Field(600, ge=1)
+    # A refresh is stored only when this many sources answer within
+    # agree_percent of their median (one source alone could be lying or
+    # broken), and when that median moved at most max_move_percent from the
+    # last one that is still fresh (a stale one protects nothing). A fixed
+    # rate (USDTPAY_RATE_FIXED) needs no sources.
+    min_sources: int = Field(2, ge=1)
+    agree_percent: Decimal = Field(Decimal(2), gt=0)
+    max_move_percent: Decimal = Field(Decimal(5), gt=0)
     refresh_seconds: int = Field(60, ge=1)
     timeout_seconds: float = 5.0
     okx_url: str = "https://www.okx.com/v3/c2c/tradingOrders/books"

@@ -76,6 +76,13 @@ async def run_refresher(
         chosen = list(sources) if sources is not None else build_sources(settings, client)
         names = [source.name for source in chosen]
         log.info("rate refresher: sources %s every %d s", names, settings.rate.refresh_seconds)
+        if len(names) < settings.rate.min_sources:
+            log.error(
+                "rate.sources lists %d source(s) but rate.min_sources is %d: no refresh can be stored; "
+                "list more sources, lower rate.min_sources or set USDTPAY_RATE_FIXED",
+                len(names),
+                settings.rate.min_sources,
+            )
         while not stop.is_set():
             await _one_round(sessions, chosen, settings, clock)
             with contextlib.suppress(TimeoutError):

@@ -84,13 +84,47 @@ async def collect(sources: Sequence[RateSource]) -> tuple[list[Decimal], dict[st
     return values, report
 
 
-async def record(
-    session: AsyncSession, values: list[Decimal], report: dict[str, str], settings: Settings, now: datetime
-) -> Quote:
-    """Store the adjusted median of `values` as the current rate (flushes)."""
+def agreeing(values: list[Decimal], report: dict[str, str], settings: Settings) -> list[Decimal]:
+    """The values within rate.agree_percent of their median; Unavailable
+    unless at least rate.min_sources of them agree."""
     if not values:
         raise Unavailable(f"no rate source answered: {report}")
     median = Decimal(statistics.median(values))
+    band = median * settings.rate.agree_percent / 100
+    agreed = [value for value in values if abs(value - median) <= band]
+    if len(agreed) < settings.rate.min_sources:
+        raise Unavailable(
+            f"{len(agreed)} rate source(s) agree within {settings.rate.agree_percent}% of the median "
+            f"{median}, {settings.rate.min_sources} needed (rate.min_sources): {report}"
+        )
+    return agreed
+
+
+async def check_move(session: AsyncSession, median: Decimal, settings: Settings, now: datetime) -> None:
+    """Unavailable when `median` moved more than rate.max_move_percent from
+    the last stored median that is still fresh."""
+    previous = await latest(session)
+    if previous is None or now - previous.fetched_at > timedelta(seconds=settings.rate.max_age_seconds):
+        return  # nothing current to protect: orders already refuse a stale rate
+    last = Decimal(previous.median)
+    moved = abs(median - last) * 100 / last
+    if moved > settings.rate.max_move_percent:
+        raise Unavailable(
+            f"the rate sources say {median} CNY/USDT, {moved:.2f}% away from the last {last} "
+            f"(limit rate.max_move_percent {settings.rate.max_move_percent}%); nothing stored: check "
+            "the sources. The last rate ages out after rate.max_age_seconds; the next agreeing refresh "
+            "after that is stored"
+        )
+
+
+async def record(
+    session: AsyncSession, values: list[Decimal], report: dict[str, str], settings: Settings, now: datetime
+) -> Quote:
+    """Store the adjusted median of the agreeing `values` as the current
+    rate (flushes); Unavailable, with nothing stored, when too few sources
+    agree or the median jumped (see agreeing, check_move)."""
+    median = Decimal(statistics.median(agreeing(values, report, settings)))
+    await check_move(session, median, settings, now)
     rate = adjust(median, settings)
     session.add(RateSnapshot(rate=str(rate), median=str(median), sources=report, fetched_at=now))
     # Old snapshots only matter for a while (orders keep the rate they used).

@@ -100,7 +100,11 @@ async def test_adjusted_rate_prices_the_order(db: Db, server: RateSourcesFake) -
     await make_merchant(db)
     await make_wallets(db, "tron", 1)
     rate = RateSettings(
-        sources=["coingecko"], multiply=Decimal("1.1"), add=Decimal("-0.1"), **server.rate_settings()
+        sources=["coingecko"],
+        multiply=Decimal("1.1"),
+        add=Decimal("-0.1"),
+        min_sources=1,
+        **server.rate_settings(),
     )
     settings, clock = Settings(database_url=db.url, rate=rate, log_json=False), ManualClock()
     await refresh(db, settings, clock)  # 7.21 * 1.1 - 0.1 = 7.831

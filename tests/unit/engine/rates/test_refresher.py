@@ -103,7 +103,7 @@ async def test_adjustment_multiplies_then_adds(
 async def test_adjustment_rounds_up_to_six_places(
     db: Db, fake: RateSourcesFake, client: httpx.AsyncClient
 ) -> None:
-    settings = make_settings(db, fake, sources=["coingecko"], multiply=Decimal("1.0000001"))
+    settings = make_settings(db, fake, sources=["coingecko"], multiply=Decimal("1.0000001"), min_sources=1)
     quote = await refresh_once(db.sessions, build_sources(settings, client), settings, ManualClock())
     assert quote.rate == Decimal("7.210001")  # 7.2100007.. rounded towards +inf
 
@@ -159,7 +159,7 @@ async def test_no_session_is_held_while_sources_answer(
 ) -> None:
     # SQLite has one pooled connection per process: if the refresher held a
     # session across the slow HTTP call, this write would queue behind it.
-    settings = make_settings(db, fake, sources=["okx"])
+    settings = make_settings(db, fake, sources=["okx"], min_sources=1)
     fake.slow_seconds = 0.4
     fake.fail("okx", "slow")
     async with httpx.AsyncClient(timeout=5) as patient:
@@ -198,7 +198,7 @@ async def test_worker_refreshes_until_stopped_and_logs_failures(
 async def test_worker_keeps_running_when_every_source_fails(
     db: Db, fake: RateSourcesFake, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = make_settings(db, fake, sources=["coingecko"], refresh_seconds=1)
+    settings = make_settings(db, fake, sources=["coingecko"], refresh_seconds=1, min_sources=1)
     fake.fail("coingecko", "http_500")
     stop = asyncio.Event()
     task = asyncio.create_task(run_refresher(db.sessions, settings, ManualClock(), stop))
