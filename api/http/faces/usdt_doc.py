@@ -148,7 +148,11 @@ CREATED = _envelope(
             {
                 "plat_order_no": doc.string("平台订单ID: usdtpay's order number", example="4503599627370501"),
                 "u_addr": doc.string("平台收款钱包地址: the address to pay to"),
-                "u_type": doc.string("收款钱包类型", enum=("TRC20", "ERC20")),
+                "u_type": doc.string(
+                    "收款钱包类型: TRC20 / ERC20 on chain; OKX / BINANCE / HTX for type 2 (u_addr is then "
+                    "the receiving account at that exchange)",
+                    enum=("TRC20", "ERC20", "OKX", "BINANCE", "HTX"),
+                ),
                 "amount": doc.string(
                     "the exact USDT amount to send: the price plus a unique fraction that identifies "
                     "the order",
@@ -188,7 +192,7 @@ ORDER = _envelope(
             "order_no": doc.string("商户订单号"),
             "amount": doc.string("the USDT amount to pay (with the unique fraction)", example="13.890001"),
             "status": doc.string("订单状态", enum=("pending", "paid", "failed", "expired")),
-            "u_type": doc.string("支付方式", enum=("TRC20", "ERC20")),
+            "u_type": doc.string("支付方式", enum=("TRC20", "ERC20", "OKX", "BINANCE", "HTX")),
             "paytime": doc.integer("支付时间戳 (Unix seconds); 0 while unpaid", example=1704067300),
             "createtime": doc.integer("创建时间戳 (Unix seconds)", example=1704067200),
         },
