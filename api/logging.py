@@ -4,10 +4,12 @@ terminals. Secrets never reach here: settings hold them as SecretStr."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import structlog
 
 from engine.config import Settings
+from engine.redact import mask_urls_in
 
 MAX_FRAMES = 20
 # JSON lines carry the traceback as a dict: frames (file, line, function)
@@ -27,6 +29,14 @@ def quiet_libraries(level: str) -> None:
     quiet = level.upper() != "DEBUG"
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
+
+
+def mask_rendered_urls(_logger: object, _name: str, line: Any) -> Any:
+    """The finished line with every URL masked (engine.redact): node and RPC
+    URLs carry API keys, and libraries log them as they please (web3's
+    "Successfully disconnected from: <url>", an aiohttp error's url=...).
+    It runs after the renderer, so it receives the line, not an event dict."""
+    return mask_urls_in(line) if isinstance(line, str) else line
 
 
 def configure_logging(settings: Settings) -> None:
@@ -57,6 +67,7 @@ def configure_logging(settings: Settings) -> None:
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 *([JSON_TRACEBACKS] if settings.log_json else []),
                 renderer,
+                mask_rendered_urls,
             ],
         )
     )

@@ -27,6 +27,7 @@ from engine.chain import ChainReader, Heads, UnconfirmedReader
 from engine.clock import Clock, SystemClock
 from engine.db import SessionFactory, unit_of_work
 from engine.models import Wallet
+from engine.redact import mask_urls_in
 from engine.seen.queries import prune_below
 from engine.seen.service import record_seen
 from engine.settlement import IngestResult, MatchRules, advance_cursor, ingest, init_cursor, record_heads
@@ -168,7 +169,8 @@ class Streamer:
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
             delay = max(delay, float(retry_after))
-        message = f"{type(exc).__name__}: {str(exc)[:300]}"
+        # Masked before it is cut, logged or kept for `usdtpay status` / health.
+        message = f"{type(exc).__name__}: {mask_urls_in(str(exc))[:300]}"
         self._failure = f"{during}: {message}"
         self.progress.errors += 1
         self.progress.last_error = message
@@ -194,7 +196,7 @@ class Streamer:
             end,
             self.batch,
         )
-        return StepResult("error", delay=0.0, start=start, end=end, error=str(exc)[:300])
+        return StepResult("error", delay=0.0, start=start, end=end, error=mask_urls_in(str(exc))[:300])
 
     async def run_step(self) -> StepResult:
         """One iteration of the loop; never sleeps (the caller waits `delay`)."""

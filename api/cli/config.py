@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from api.cli.common import Command
 from engine.config import Settings
+from engine.redact import mask_url
 
 MASK = "********"
 
@@ -45,6 +46,9 @@ def effective_lines(settings: Settings) -> list[str]:
 
     data = settings.model_dump(mode="json")
     data["database_url"] = _masked_url(settings.database_url)
+    # Node and RPC URLs may carry an API key (Infura's /v3/<key>).
+    data["tron"]["node_urls"] = [mask_url(url) for url in settings.tron.node_urls]
+    data["eth"]["rpc_urls"] = [mask_url(url) for url in settings.eth.rpc_urls]
     lines = []
     for name, value in _flatten(data):
         shown = value.replace("**********", MASK) if isinstance(value, str) else value
@@ -69,9 +73,10 @@ def connections(settings: Settings) -> list[str]:
     lines = [f"database: {_database(settings)}"]
     if settings.tron.enabled:
         keys = len(settings.tron.api_keys)
-        lines.append(f"tron watcher: {', '.join(settings.tron.node_urls)} ({keys} API key(s))")
+        nodes = ", ".join(mask_url(url) for url in settings.tron.node_urls)
+        lines.append(f"tron watcher: {nodes} ({keys} API key(s))")
     if settings.eth.enabled:
-        lines.append(f"eth watcher: {', '.join(settings.eth.rpc_urls)}")
+        lines.append(f"eth watcher: {', '.join(mask_url(url) for url in settings.eth.rpc_urls)}")
     if not settings.tron.enabled and not settings.eth.enabled:
         lines.append("chain watchers: none enabled (set tron.enabled / eth.enabled)")
     fixed = settings.effective_rate_fixed()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.errors import Conflict
 from engine.models import WatcherLease
+from engine.redact import mask_urls_in
 
 # A holder that has not beaten for this long (and at least ten polls plus
 # the longest backoff) is gone: its chain may be claimed again.
@@ -92,7 +93,7 @@ async def beat_failed(session: AsyncSession, chain: str, holder: str, error: str
         .where(_mine(chain, holder))  # type: ignore[arg-type]
         .values(
             heartbeat_at=now,
-            last_error=error[:512],
+            last_error=mask_urls_in(error)[:512],  # shown by status and /api/health
             errors=WatcherLease.errors + 1,
             failing_since=func.coalesce(WatcherLease.failing_since, now),
         )

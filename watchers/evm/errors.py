@@ -15,6 +15,7 @@ import re
 import aiohttp
 from web3.exceptions import BadResponseFormat, Web3RPCError
 
+from engine.redact import mask_url, mask_urls_in
 from watchers.errors import MalformedResponse, ProviderError, RangeTooLarge, RateLimited
 
 RATE_LIMIT = re.compile(r"rate.?limit|too many requests|429|exceeded .*(quota|capacity)|daily request", re.I)
@@ -37,7 +38,10 @@ def classify(exc: BaseException, endpoint: str) -> ProviderError:
     """The ProviderError the streamer acts on, keeping the original as cause."""
     if isinstance(exc, ProviderError):
         return exc
-    text = f"{endpoint}: {type(exc).__name__}: {str(exc)[:300]}"
+    # aiohttp and web3 quote the URL they failed on, key and all: mask
+    # before cutting, so no part of a key survives a cut.
+    endpoint = mask_url(endpoint)
+    text = f"{endpoint}: {type(exc).__name__}: {mask_urls_in(str(exc))[:300]}"
     if isinstance(exc, aiohttp.ClientResponseError):
         retry_after = _retry_after(exc.headers)
         if exc.status in (429, 403):  # 403: a suspended key or IP, wait as for 429

@@ -24,6 +24,7 @@ from web3.exceptions import TransactionNotFound
 from engine.addresses import normalize_tx_hash
 from engine.chain import ChainTransfer, Heads, TxLookup
 from engine.config import EthSettings
+from engine.redact import mask_url
 from watchers.errors import ProviderError, RangeTooLarge
 from watchers.evm.errors import classify
 from watchers.evm.logs import TRANSFER_TOPIC, address_topic, decode_transfer, is_erc20_transfer
@@ -52,9 +53,11 @@ class EvmReader:
         timeout = aiohttp.ClientTimeout(total=timeout_s)
         # web3's own retry is off: fail-over and backoff are decided here and
         # in the streamer, so one slow endpoint cannot stall a step for long.
+        # Each client is labelled by its masked URL: a key in the URL
+        # (Infura's /v3/<key>) never reaches an error, a log or the status.
         self._clients = [
             (
-                url,
+                mask_url(url),
                 AsyncWeb3(
                     AsyncHTTPProvider(
                         url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None

@@ -27,6 +27,7 @@ import httpx
 from pydantic import SecretStr
 from tronpy.providers.async_http import AsyncHTTPProvider
 
+from engine.redact import mask_url, mask_urls_in
 from watchers.errors import MalformedResponse, ProviderError, RateLimited
 
 log = logging.getLogger("usdtpay.watchers.tron")
@@ -70,6 +71,11 @@ class _Node:
     strikes: int = 0
     solid: int | None = None  # the last solidified head this node reported
     solid_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one refresh for concurrent callers
+
+    @property
+    def label(self) -> str:
+        """The URL as errors and logs show it: a key inside it masked."""
+        return mask_url(self.url)
 
 
 def _backoff(strikes: int, base: float = 0.5) -> float:
@@ -206,16 +212,16 @@ class TronNodeClient:
             wait = float(suspended.group(1)) if suspended else _retry_after(response, node.strikes + 1)
             node.down_until = self._clock() + wait
             node.strikes += 1
-            log.warning("tron node %s rate-limited us (%s); pausing it %.1f s", node.url, status, wait)
+            log.warning("tron node %s rate-limited us (%s); pausing it %.1f s", node.label, status, wait)
             return TronRateLimited(
-                f"{path}: HTTP {status} from {node.url}", retry_after=wait, endpoint=node.url
+                f"{path}: HTTP {status} from {node.label}", retry_after=wait, endpoint=node.label
             )
         if status == 429 or suspended:
             key.strikes += 1
             wait = float(suspended.group(1)) if suspended else _retry_after(response, key.strikes)
             key.paused_until = self._clock() + wait
             log.warning("tron API %s rate-limited (%s); pausing it %.1f s", key.label, status, wait)
-            return TronRateLimited(f"{path}: {key.label} rate-limited", retry_after=wait, endpoint=node.url)
+            return TronRateLimited(f"{path}: {key.label} rate-limited", retry_after=wait, endpoint=node.label)
         if status in (401, 403):
             key.paused_until = self._clock() + MAX_BACKOFF_S
             log.error("tron API %s refused (HTTP %s): check USDTPAY_TRON__API_KEYS", key.label, status)
@@ -227,8 +233,9 @@ class TronNodeClient:
         wait = _backoff(node.strikes)
         node.down_until = self._clock() + wait
         node.solid = None  # re-check what it has solidified when it is back
-        log.warning("tron node %s failed (%s); next try in %.1f s", node.url, why, wait)
-        return kind(f"{node.url} {why}", retry_after=wait, endpoint=node.url)
+        why = mask_urls_in(why)
+        log.warning("tron node %s failed (%s); next try in %.1f s", node.label, why, wait)
+        return kind(f"{node.label} {why}", retry_after=wait, endpoint=node.label)
 
 
 def _retry_after(response: httpx.Response, strikes: int) -> float:
