@@ -27,17 +27,23 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
 
 
+def sqlite_datetime(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME text of a UTC time (it compares in time order)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
 def sqlite_value(value: Any) -> Any:
-    """A Python value as SQLAlchemy's SQLite types store it."""
+    """A Python value as SQLAlchemy's SQLite types store it, by its own type."""
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        v = value.astimezone(UTC)
-        # SQLAlchemy's SQLite DATETIME format: the text compares in time order.
-        return (
-            f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-            f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-        )
+        return sqlite_datetime(value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, dict | list):
@@ -54,8 +60,9 @@ class Prepared:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._sql: str | None = None
-        self._names: tuple[str, ...] = ()
-        self._defaults: dict[str, Callable[[], Any]] = {}
+        # Per parameter, in order: its name, how to convert its value (None:
+        # as it is), how to make it when not given.
+        self._plan: tuple[tuple[str, Callable[[Any], Any] | None, Callable[[], Any] | None], ...] = ()
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """Rows iterate as tuples and `rowcount` counts changed rows, on
@@ -72,16 +79,45 @@ class Prepared:
     def _sqlite(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, Sequence[Any]]:
         if self._sql is None:
             compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
-            self._names = tuple(compiled.positiontup or ())
-            self._defaults = _insert_defaults(self.statement, self._names)
+            names = tuple(compiled.positiontup or ())
+            defaults = _insert_defaults(self.statement, names)
+            columns = _insert_columns(self.statement)
+            self._plan = tuple(
+                (name, _converter(columns.get(name, compiled.binds[name].type)), defaults.get(name))
+                for name in names
+            )
             self._sql = str(compiled)
         values = []
-        for name in self._names:
+        for name, convert, default in self._plan:
             if name in params:
-                values.append(sqlite_value(params[name]))
+                value = params[name]
+            elif default is not None:
+                value = default()
             else:
-                values.append(sqlite_value(self._defaults[name]()))
+                raise KeyError(name)
+            values.append(value if convert is None else convert(value))
         return self._sql, values
+
+
+def _converter(type_: Any) -> Callable[[Any], Any] | None:
+    """How a parameter of SQL type `type_` is converted (None: not at all);
+    by the value's own type when the SQL type says nothing."""
+    try:
+        python_type = type_.python_type
+    except NotImplementedError:
+        return sqlite_value
+    if python_type is datetime:
+        return sqlite_datetime
+    if python_type in (int, str):
+        return None
+    return sqlite_value
+
+
+def _insert_columns(statement: Executable) -> dict[str, Any]:
+    """An INSERT's column types by parameter name (its binds are the columns)."""
+    if not isinstance(statement, Insert):
+        return {}
+    return {column.key: column.type for column in statement.table.c}
 
 
 def _insert_defaults(statement: Executable, names: tuple[str, ...]) -> dict[str, Callable[[], Any]]:

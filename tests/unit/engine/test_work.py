@@ -165,6 +165,16 @@ async def test_shutdown_drains_the_queue(db: Db) -> None:
         await db.work.run(lambda c: add(c, 99))
 
 
+async def test_checkpoints_run_on_their_own_thread(db: Db) -> None:
+    checkpoints = writer(db)._checkpoints
+    checkpoints.every_s = 0.0
+    await asyncio.gather(*(db.work.run(lambda c, n=n: add(c, n)) for n in range(5)))
+    assert checkpoints._running is not None
+    await asyncio.wrap_future(checkpoints._running)
+    assert checkpoints._conn is not None  # its connection, opened on its thread
+    assert await stored(db) == {tron_address(n) for n in range(5)}
+
+
 async def test_sqlite_unit_waits_for_another_writer_instead_of_failing(db: Db) -> None:
     async with db.sessions() as holder:
         # The async engine's transaction starts with BEGIN IMMEDIATE: the
@@ -181,11 +191,11 @@ async def test_sqlite_unit_waits_for_another_writer_instead_of_failing(db: Db) -
 
 async def test_writer_connection_settings(db: Db) -> None:
     def pragmas(conn: Connection) -> tuple[object, ...]:
-        return tuple(
-            conn.execute(text(f"PRAGMA {name}")).scalar() for name in ("journal_mode", "foreign_keys")
-        )
+        names = ("journal_mode", "foreign_keys", "wal_autocheckpoint")
+        return tuple(conn.execute(text(f"PRAGMA {name}")).scalar() for name in names)
 
-    assert await db.work.run(pragmas) == ("wal", 1)
+    # No checkpoint inside the writer's commits (on the event loop): its own thread does them.
+    assert await db.work.run(pragmas) == ("wal", 1, 0)
     async with db.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(Wallet))
     assert count == 0
