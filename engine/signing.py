@@ -116,6 +116,7 @@ def ambiguous_field(fields: Mapping[str, Any], names: Iterable[str]) -> str | No
         if value is None or value == "":
             continue
         text = render_value(value) if isinstance(value, str | int | bool | Mapping | list | tuple) else ""
-        if any(marker in text for marker in markers):
+        # Every marker starts with "&", which most values lack: one search, not one per name.
+        if "&" in text and any(marker in text for marker in markers):
             return name
     return None

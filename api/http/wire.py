@@ -54,6 +54,8 @@ async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY) -> b
 def check_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
     """BadInput when objects/arrays nest deeper than `limit` (brackets inside
     strings do not count); linear in the body, no recursion."""
+    if body.count(b"[") + body.count(b"{") <= limit:  # cannot nest deeper than it opens
+        return
     depth = 0
     for match in _BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
         if match.group() in (b"[", b"{"):
