@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name = args.cmd if getattr(args, "sub", None) is None else f"{args.cmd} {args.sub}"
     try:
-        return commands[name](settings, args)
+        code = commands[name](settings, args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except UsdtPayError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
