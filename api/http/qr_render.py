@@ -54,7 +54,9 @@ class QrRenderer:
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._running: dict[str, Future[bytes]] = {}
         # Loops of several threads may share the renderer (tests, workers).
-        self._lock = threading.Lock()
+        # Re-entrant: a render that is already done when its callback is
+        # added runs `_finished` at once, in this thread, under the lock.
+        self._lock = threading.RLock()
 
     async def svg(self, data: str) -> bytes:
         """The code for `data`; QrTooLong, or QrBusy when the queue is full."""

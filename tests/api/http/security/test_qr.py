@@ -10,6 +10,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -129,3 +130,26 @@ async def test_queue_is_bounded(app: LiveApp, monkeypatch: pytest.MonkeyPatch) -
     assert [d.result().status_code for d in done] == [503] * 4
     assert [r.status_code for r in rest] == [200] * qr_render.MAX_PENDING
     assert blocked.most <= qr_render.WORKERS
+
+
+class _Immediate(ThreadPoolExecutor):
+    """Runs each job at once in the caller: the future is done before
+    `svg()` adds its done-callback, as happens when a render is quick."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_a_render_finished_before_its_callback_is_added_does_not_deadlock() -> None:
+    renderer = qr_render.QrRenderer()
+    renderer._pool = _Immediate()
+    result: dict[str, bytes] = {}
+    worker = threading.Thread(
+        target=lambda: result.setdefault("svg", asyncio.run(renderer.svg("TXYZ-deadlock"))), daemon=True
+    )
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), "svg() waits forever on its own lock"
+    assert result["svg"].lstrip().startswith(b"<svg")
