@@ -349,6 +349,10 @@ class Settings(BaseSettings):
     rate_fixed: Decimal | None = None
     log_level: str = "INFO"
     log_json: bool = True
+    # Seals merchants' signing keys in the database (AES-256-GCM; any text,
+    # e.g. `openssl rand -hex 32`); empty: stored plain. Keys stored before
+    # it was set still open; set it before adding merchants (README "Security model").
+    merchant_keys_secret: SecretStr = SecretStr("")
     timezone: str = "Asia/Shanghai"
     orders: OrderSettings = OrderSettings()
     rate: RateSettings = RateSettings()

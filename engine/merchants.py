@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine.addresses import normalize
 from engine.db import SessionFactory
 from engine.errors import BadInput, Conflict, Forbidden, NotFound
+from engine.merchant_keys import hash_api_key, new_api_key
 from engine.models import Merchant, Order, Reservation, Wallet
 
 
@@ -33,17 +34,42 @@ async def require_merchant(session: AsyncSession, pid: object) -> Merchant:
     return merchant
 
 
-async def add_merchant(session: AsyncSession, pid: str, key: str, name: str, now: datetime) -> Merchant:
+async def add_merchant(
+    session: AsyncSession, pid: str, key: str, name: str, now: datetime, *, api_key: str | None = None
+) -> Merchant:
+    """A new merchant with its signing key and, optionally, an API key
+    (only its hash is kept: engine.merchant_keys)."""
     if not pid or len(pid) > 32:
         raise BadInput("pid must be 1 to 32 characters")
     if len(key) < 16:
         raise BadInput("key must be at least 16 characters")
     if await get_merchant(session, pid, include_disabled=True) is not None:
         raise Conflict(f"merchant {pid} exists")
-    merchant = Merchant(pid=pid, key=key, name=name, enabled=True, created_at=now)
+    if key == api_key:
+        raise BadInput("the API key must not be the signing key")
+    merchant = Merchant(
+        pid=pid,
+        key=key,
+        name=name,
+        enabled=True,
+        created_at=now,
+        api_key_hash=hash_api_key(api_key) if api_key else None,
+    )
     session.add(merchant)
     await session.flush()
     return merchant
+
+
+async def issue_api_key(session: AsyncSession, pid: str) -> str:
+    """A new random API key for the merchant (the old one stops working);
+    returned once, only its hash is kept."""
+    merchant = await get_merchant(session, pid, include_disabled=True)
+    if merchant is None:
+        raise NotFound(f"no merchant {pid[:32]!r}")
+    api_key = new_api_key()
+    merchant.api_key_hash = hash_api_key(api_key)
+    await session.flush()
+    return api_key
 
 
 async def list_merchants(session: AsyncSession) -> list[Merchant]:

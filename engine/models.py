@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from engine.merchant_keys import SealedKey
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python on every backend (SQLite keeps naive text)."""
@@ -64,8 +66,12 @@ class Merchant(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     pid: Mapped[str] = mapped_column(String(32), unique=True)
     # The shared secret for MD5 request signatures and HMAC callbacks; the
-    # signature schemes need the plain value, so it is stored as given.
-    key: Mapped[str] = mapped_column(String(128))
+    # signature schemes need the plain value, so it is stored retrievably,
+    # sealed when merchant_keys_secret is set (engine.merchant_keys).
+    key: Mapped[str] = mapped_column(SealedKey())
+    # SHA-256 of the API key (X-Api-Key: <pid>:<api key>), a bearer secret
+    # apart from the signing key; None: the merchant has none.
+    api_key_hash: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(128), default="")
     # A disabled merchant is unknown to every face (its orders still settle
     # and notify); set from the operator console.

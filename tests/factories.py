@@ -27,6 +27,8 @@ from tests.dbharness import Db
 
 MERCHANT_PID = "10001"
 MERCHANT_KEY = "test-merchant-key-0123456789abcdef"
+# The X-Api-Key secret is not the signing key (engine.merchant_keys).
+MERCHANT_API_KEY = "test-api-key-fedcba9876543210"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ORDER_SETTINGS = OrderSettings(expire_minutes=30, late_window_minutes=30)
 _numbers = itertools.count(1)
@@ -45,11 +47,16 @@ def eth_address(n: int) -> str:
 PAYER = eth_address(0xBEEF)
 
 
+def api_key_for(key: str) -> str:
+    """The API key make_merchant gives a merchant with signing key `key`."""
+    return MERCHANT_API_KEY if key == MERCHANT_KEY else f"api-{key}"
+
+
 async def make_merchant(
     db: Db, pid: str = MERCHANT_PID, key: str = MERCHANT_KEY, name: str = "Test shop"
 ) -> Merchant:
     async with db.sessions() as session:
-        merchant = await add_merchant(session, pid, key, name, datetime.now(UTC))
+        merchant = await add_merchant(session, pid, key, name, datetime.now(UTC), api_key=api_key_for(key))
         await session.commit()
         return merchant
 

@@ -13,6 +13,7 @@ import os
 import sys
 
 from api.cli.common import Command
+from engine import merchant_keys
 from engine.config_file import ConfigError, load
 from engine.errors import UsdtPayError
 
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {exc.message}", file=sys.stderr)
         return 2
     name = args.cmd if getattr(args, "sub", None) is None else f"{args.cmd} {args.sub}"
+    merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
     try:
         code = commands[name](settings, args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below

@@ -15,6 +15,7 @@ from api.http import docs, errors, metrics, pages, receivers
 from api.http.faces import cashier, checkout, dryad, epay, quickpay, usdt
 from api.http.state import AppState
 from bridges.registry import build_channels, close_channels
+from engine import merchant_keys
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.db import create_engine, create_session_factory
@@ -33,6 +34,9 @@ async def healthz() -> dict[str, bool]:
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    # Merchants' signing keys open (and are sealed) with this from now on.
+    merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)

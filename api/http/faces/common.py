@@ -7,7 +7,6 @@ answers questions in engine terms and raises engine errors.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import logging
 from datetime import datetime
@@ -26,6 +25,7 @@ from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import amounts, money
 from engine.errors import BadInput, BusinessRule, Forbidden, NotFound, TooManyRequests
+from engine.merchant_keys import api_key_matches
 from engine.merchants import get_merchant
 from engine.models import ChannelPayment, Merchant, Order
 from engine.notify.urls import check_notify_url
@@ -77,10 +77,13 @@ async def key_merchant(state: AppState, request: Request[Any, Any, Any]) -> Merc
     pid, _, key = presented.partition(":")
     async with state.sessions() as session:
         merchant = await get_merchant(session, pid) if pid else None
-    # Compare even for an unknown pid so timing says nothing about pids.
-    expected = merchant.key if merchant is not None else "\x00unknown-merchant"
-    if not hmac.compare_digest(expected.encode(), key.encode()) or merchant is None:
-        raise Forbidden(f"bad API key: send {API_KEY_HEADER.title()}: <pid>:<merchant key>")
+    # Against the API key's hash, never the signing key (engine.merchant_keys);
+    # compared even for an unknown pid so timing says nothing about pids.
+    if not api_key_matches(merchant.api_key_hash if merchant else None, key) or merchant is None:
+        raise Forbidden(
+            f"bad API key: send {API_KEY_HEADER.title()}: <pid>:<API key> "
+            "(the API key `usdtpay merchant api-key` issued, not the signing key)"
+        )
     return merchant
 
 

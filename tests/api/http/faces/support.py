@@ -34,9 +34,9 @@ from engine.fiat.channel import (
 from engine.models import Order
 from tests.api.support import test_settings
 from tests.dbharness import Db
-from tests.factories import MERCHANT_KEY, MERCHANT_PID, make_merchant, make_wallets
+from tests.factories import MERCHANT_API_KEY, MERCHANT_PID, make_merchant, make_wallets
 
-API_KEY = {"X-Api-Key": f"{MERCHANT_PID}:{MERCHANT_KEY}"}
+API_KEY = {"X-Api-Key": f"{MERCHANT_PID}:{MERCHANT_API_KEY}"}
 
 
 @dataclass

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tests.api.http.faces.support import API_KEY, Faces
 from tests.dbharness import Db
-from tests.factories import MERCHANT_PID, make_merchant
+from tests.factories import MERCHANT_PID, api_key_for, make_merchant
 
 SEED_PRECREATE = {"name": "测试商品", "price": "1.00"}
 
@@ -52,9 +52,8 @@ async def test_precreate_needs_trusted_network_or_key(faces: Faces) -> None:
 
 async def test_key_names_another_merchant(faces: Faces, db: Db) -> None:
     other = await make_merchant(db, pid="20002", key="second-merchant-key-0123456789")
-    resp = await faces.client.post(
-        "/api/precreate", json=SEED_PRECREATE, headers={"Authorization": f"Bearer 20002:{other.key}"}
-    )
+    bearer = {"Authorization": f"Bearer 20002:{api_key_for(other.key)}"}
+    resp = await faces.client.post("/api/precreate", json=SEED_PRECREATE, headers=bearer)
     assert resp.status_code == 200, resp.text
     assert (await faces.order(resp.json()["out_trade_no"])).merchant_id == other.id
 

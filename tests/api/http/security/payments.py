@@ -20,11 +20,11 @@ from api.http.state import AppState
 from engine.config import OrderSettings, QuickPaySettings, Settings
 from engine.models import ChannelPayment, Notification, Order, Reservation
 from tests.dbharness import Db
-from tests.factories import MERCHANT_KEY, MERCHANT_PID, make_merchant, make_wallets
+from tests.factories import MERCHANT_API_KEY, MERCHANT_PID, make_merchant, make_wallets
 from tests.fakes.fiat_http import bind_loopback, serve_app, socket_url
 from tests.fakes.quickpay_sim import QuickPaySim
 
-API_KEY = {"X-Api-Key": f"{MERCHANT_PID}:{MERCHANT_KEY}"}
+API_KEY = {"X-Api-Key": f"{MERCHANT_PID}:{MERCHANT_API_KEY}"}
 STORE_NO = "LK100200300"
 STORE_KEY = "quickpay-store-key-0123456789"
 MERCHANT_NOTIFY = "https://merchant.example/notify"

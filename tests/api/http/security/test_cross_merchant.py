@@ -13,7 +13,7 @@ from engine.ids import new_platform_id
 from tests.api.http.faces.support import Faces, start_faces
 from tests.api.http.security.payments import API_KEY, MERCHANT_NOTIFY, snapshot
 from tests.dbharness import Db
-from tests.factories import make_merchant, signed
+from tests.factories import api_key_for, make_merchant, signed
 
 OTHER_PID, OTHER_KEY = "20002", "second-merchant-key-0123456789"
 PATHS = ("/api/order/info", "/api/order/audio", "/api/order/status")
@@ -57,7 +57,8 @@ async def test_lookup_by_merchant_order_number_needs_that_merchants_key(faces: F
             assert form.status_code == 403, (path, what, form.text)
     assert await snapshot(db) == before
     # The merchant itself, with its key, still looks its order up this way.
-    mine = await faces.client.post(PATHS[0], json=lookup, headers={"X-Api-Key": f"{OTHER_PID}:{OTHER_KEY}"})
+    own_key = {"X-Api-Key": f"{OTHER_PID}:{api_key_for(OTHER_KEY)}"}
+    mine = await faces.client.post(PATHS[0], json=lookup, headers=own_key)
     assert mine.status_code == 200 and mine.json()["order_id"] == victim["plat_order_no"]
     # And the payer's page reads by the unguessable platform id, as the seed prefers.
     by_id = await faces.client.post(PATHS[0], json={"order_id": victim["plat_order_no"]})

@@ -1,0 +1,91 @@
+"""Merchant secrets at rest (issue 12, finding 10).
+
+A merchant has two secrets with two jobs:
+- the signing key: the MD5 / HMAC schemes need its plain value on both
+  sides, so it is stored retrievably; with `merchant_keys_secret` set it is
+  stored sealed (AES-256-GCM, `sealed:v1:<base64>`), so a copy of the
+  database alone does not hand it out. Sealing is done by the column type
+  (SealedKey): every reader gets the plain key, no caller changes.
+- the API key (`X-Api-Key: <pid>:<api key>` on the unsigned faces): a
+  bearer secret that is only ever compared, so only its SHA-256 is stored.
+  It is not the signing key: a leaked API key cannot sign, and a leaked
+  signing key is not a bearer token.
+
+The sealing secret is process-wide (`configure`), set once from settings by
+`usdtpay` and by create_app before any merchant is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import String
+from sqlalchemy.types import TypeDecorator
+
+from engine.errors import Unavailable
+
+PREFIX = "sealed:v1:"
+CONTEXT = b"usdtpay merchant signing key"
+_secret = {"value": ""}
+
+
+def configure(secret: str) -> None:
+    """The secret signing keys are sealed with from now on ("" = stored plain)."""
+    _secret["value"] = secret
+
+
+def _aes(secret: str) -> AESGCM:
+    return AESGCM(hashlib.sha256(secret.encode()).digest())
+
+
+def seal(value: str, secret: str) -> str:
+    if not secret or not value or value.startswith(PREFIX):
+        return value
+    nonce = os.urandom(12)
+    return PREFIX + base64.b64encode(nonce + _aes(secret).encrypt(nonce, value.encode(), CONTEXT)).decode()
+
+
+def unseal(stored: str, secret: str) -> str:
+    if not stored.startswith(PREFIX):
+        return stored  # stored before a secret was set: still plain
+    if not secret:
+        raise Unavailable("merchant keys are sealed: set USDTPAY_MERCHANT_KEYS_SECRET to the secret used")
+    raw = base64.b64decode(stored[len(PREFIX) :])
+    try:
+        return _aes(secret).decrypt(raw[:12], raw[12:], CONTEXT).decode()
+    except InvalidTag as exc:
+        raise Unavailable("merchant keys do not open with USDTPAY_MERCHANT_KEYS_SECRET") from exc
+
+
+class SealedKey(TypeDecorator[str]):
+    """A String column holding a signing key, sealed when a secret is configured."""
+
+    impl = String(255)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return seal(value, _secret["value"]) if isinstance(value, str) else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return unseal(value, _secret["value"]) if isinstance(value, str) else value
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def api_key_matches(stored_hash: str | None, presented: str) -> bool:
+    """Constant time; a merchant without an API key matches nothing."""
+    expected = stored_hash or "\x00no-api-key"
+    return hmac.compare_digest(expected.encode(), hash_api_key(presented).encode()) and bool(stored_hash)
