@@ -13,8 +13,6 @@ import os
 import sys
 
 from api.cli.common import Command
-from engine import merchant_keys
-from engine.config_file import ConfigError, load
 from engine.errors import UsdtPayError
 
 GROUPS = (
@@ -61,13 +59,15 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
     args = parser.parse_args(argv)
+    # Settings (pydantic) load only now: `--help` and a usage error answer without them.
+    from engine.config_file import ConfigError, load
+
     try:
         settings, args.config_path = load(args.config)
     except ConfigError as exc:
         print(f"config error: {exc.message}", file=sys.stderr)
         return 2
     name = args.cmd if getattr(args, "sub", None) is None else f"{args.cmd} {args.sub}"
-    merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
     try:
         code = commands[name](settings, args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command, now, run_db
-from engine.config import Settings
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def _read_password(args: argparse.Namespace) -> str | None:

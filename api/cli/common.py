@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.config import Settings
-from engine.db import create_engine, create_session_factory
+if TYPE_CHECKING:  # at run time only inside commands: `usdtpay --help` stays quick
+    from engine.config import Settings
 
-Command = Callable[[Settings, argparse.Namespace], int]
+Command = Callable[["Settings", argparse.Namespace], int]
 
 
 def run_db(settings: Settings, fn: Callable[[Any], Awaitable[int]]) -> int:
     """Run `fn(session)` in a committed unit of work (the command owns it)."""
+    import asyncio
+
+    from engine.db import create_engine, create_session_factory
 
     async def main() -> int:
         engine = create_engine(settings.database_url)

@@ -8,19 +8,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
-from engine.config import Settings
-from engine.redact import mask_url
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 MASK = "********"
 
 
 def _flatten(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """Groups (orders, tron, ...) one level down; a mapping setting stays whole."""
+    from pydantic import BaseModel
+
+    from engine.config import Settings
+
     for key, value in data.items():
         field = Settings.model_fields.get(key)
         group = field is not None and isinstance(field.annotation, type)
@@ -43,6 +46,8 @@ def _masked_url(url: str) -> str:
 def effective_lines(settings: Settings) -> list[str]:
     """`group.name = value` for every setting; SecretStr values masked."""
     import json
+
+    from engine.redact import mask_url
 
     data = settings.model_dump(mode="json")
     data["database_url"] = _masked_url(settings.database_url)
@@ -70,6 +75,8 @@ def _database(settings: Settings) -> str:
 
 def connections(settings: Settings) -> list[str]:
     """One line per enabled part: what it talks to."""
+    from engine.redact import mask_url
+
     lines = [f"database: {_database(settings)}"]
     if settings.tron.enabled:
         keys = len(settings.tron.api_keys)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
-from engine.config import Settings
-from engine.migrate import upgrade
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def cmd_db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    from engine.migrate import upgrade
+
     upgrade(settings.database_url)
     print(f"database at head: {settings.database_url.split('@')[-1]}")
     return 0

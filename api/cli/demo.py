@@ -24,12 +24,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command, now
-from engine.config import Settings
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
+
+    from engine.config import Settings
 
 PID = "demo"
 CONFIRMATIONS = 2
@@ -46,6 +49,8 @@ class Receiver:
     server: ThreadingHTTPServer | None = None
 
     def start(self) -> str:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,7 +86,7 @@ def bound_socket() -> socket.socket:
 def demo_settings(database_url: str, rpc_url: str, token: str, base_url: str) -> Settings:
     """Every group given explicitly, so no USDTPAY_* variable of this shell
     can switch on a real chain, channel or exchange."""
-    from engine.config import EthSettings, NotifySettings, OrderSettings
+    from engine.config import EthSettings, NotifySettings, OrderSettings, Settings
 
     groups = {
         name: info.annotation()

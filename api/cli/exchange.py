@@ -16,14 +16,13 @@ import getpass
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command, now
-from engine.config import Settings
-from engine.db import create_engine, create_session_factory, is_sqlite
-from engine.exchanges.ports import EXCHANGES, PLAT_OF, KeyCheck
-from engine.migrate import upgrade
-from watchers.errors import ProviderError
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+    from engine.exchanges.ports import KeyCheck
 
 ENV = {
     "key": "EXCHANGE_API_KEY",
@@ -43,12 +42,16 @@ def _ask(name: str, prompt: str, required: bool = True) -> str:
 
 
 def _show_check(check: KeyCheck) -> str:
+    from engine.exchanges.ports import PLAT_OF
+
     notes = f" ({'; '.join(check.notes)})" if check.notes else ""
     rights = ", ".join(sorted(check.rights)) or "none"
     return f"{PLAT_OF[check.exchange]} uid {check.uid}, rights {rights}{notes}"
 
 
 async def _with_sessions(settings: Settings, body: Any) -> int:
+    from engine.db import create_engine, create_session_factory
+
     engine = create_engine(settings.database_url)
     try:
         result: int = await body(create_session_factory(engine))
@@ -60,6 +63,8 @@ async def _with_sessions(settings: Settings, body: Any) -> int:
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     from engine.db import unit_of_work
     from engine.exchanges.accounts import Credentials, register_account
+    from engine.exchanges.ports import PLAT_OF
+    from watchers.errors import ProviderError
     from watchers.exchanges.build import reader_for
 
     key = _ask("key", "API key: ")
@@ -172,6 +177,8 @@ def cmd_enable(settings: Settings, args: argparse.Namespace) -> int:
 def watch_exchange(settings: Settings, exchange: str, until_caught_up: bool) -> int:
     """`usdtpay watch okx|binance|htx`: every enabled account of the exchange."""
     from api.logging import configure_logging
+    from engine.db import is_sqlite
+    from engine.migrate import upgrade
     from watchers.exchanges.loop import ExchangeWatcher
 
     configure_logging(settings)
@@ -203,6 +210,8 @@ def watch_exchange(settings: Settings, exchange: str, until_caught_up: bool) -> 
 
 
 def register(sub: Any) -> None:
+    from engine.exchanges.ports import EXCHANGES
+
     group = sub.add_parser("exchange", help="receiving accounts at OKX / Binance / HTX (read-only API keys)")
     commands = group.add_subparsers(dest="sub", required=True)
     add = commands.add_parser("add", help="check a read-only key at the exchange and store its account")

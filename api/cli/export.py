@@ -7,15 +7,14 @@ import asyncio
 import contextlib
 import sys
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from api.cli.common import Command
 from api.cli.timewindow import add_window_arguments, window
-from engine.config import Settings
-from engine.db import create_engine, create_session_factory
 from engine.errors import NotFound
-from engine.export import ExportWindow, export_orders, export_settlements
-from engine.merchants import get_merchant
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def register(sub: Any) -> None:
@@ -32,6 +31,10 @@ def register(sub: Any) -> None:
 
 
 async def export(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from engine.db import create_engine, create_session_factory
+    from engine.export import ExportWindow, export_orders, export_settlements
+    from engine.merchants import get_merchant
+
     since, until = window(args, settings.timezone, datetime.now(UTC), None)
     engine = create_engine(settings.database_url)
     try:

@@ -7,18 +7,15 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
-from engine.clock import SystemClock
-from engine.config import Settings
-from engine.db import create_engine, create_session_factory
-from engine.notify.admin import DeliveryView, list_deliveries, schedule_retry
-from engine.notify.transport import new_client
-from engine.notify.worker import Notifier, run_notifier
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from engine.config import Settings
+    from engine.notify.admin import DeliveryView
 
 
 def register(sub: Any) -> None:
@@ -36,6 +33,9 @@ def register(sub: Any) -> None:
 
 def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
     from api.logging import configure_logging
+    from engine.clock import SystemClock
+    from engine.db import create_engine, create_session_factory
+    from engine.notify.worker import run_notifier
 
     configure_logging(settings)
 
@@ -68,6 +68,8 @@ def _attempts_text(view: DeliveryView) -> str:
 
 
 def render(views: list[DeliveryView]) -> Table:
+    from rich.table import Table
+
     table = Table(title="merchant notifications (newest first)", show_lines=True)
     for name in ("id", "order", "scheme", "status", "tries", "next / done", "url", "attempts"):
         table.add_column(name, overflow="fold")
@@ -89,7 +91,10 @@ def render(views: list[DeliveryView]) -> Table:
 
 
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from api.cli.common import run_db
+    from engine.notify.admin import list_deliveries
 
     async def fn(session: Any) -> int:
         views = await list_deliveries(
@@ -107,6 +112,13 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
     """Make it due, then send it from this process right away."""
+    from rich.console import Console
+
+    from engine.clock import SystemClock
+    from engine.db import create_engine, create_session_factory
+    from engine.notify.admin import list_deliveries, schedule_retry
+    from engine.notify.transport import new_client
+    from engine.notify.worker import Notifier
 
     async def main() -> int:
         engine = create_engine(settings.database_url)

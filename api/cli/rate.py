@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command, now, run_db
-from engine.config import Settings
 from engine.errors import UsdtPayError
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def cmd_rate_show(settings: Settings, _: argparse.Namespace) -> int:

@@ -12,24 +12,22 @@ import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
 from api.cli.timewindow import add_window_arguments, window
-from engine.audit.blocks import ReconcileIncomplete
-from engine.audit.channels import ChannelView
-from engine.audit.findings import Finding, summarize
-from engine.audit.report import write_files
-from engine.audit.run import OrderTiming, Report, reconcile_chain_window, reconcile_fiat_window
-from engine.config import Settings
-from engine.db import SessionFactory, create_engine, create_session_factory
 from engine.errors import UsdtPayError
-from engine.models import ChannelPayment
-from engine.money import FEN_DECIMALS, USDT_DECIMALS, format_units
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from engine.audit.channels import ChannelView
+    from engine.audit.findings import Finding
+    from engine.audit.run import Report
+    from engine.config import Settings
+    from engine.db import SessionFactory
+    from engine.models import ChannelPayment
 
 CHAINS = ("tron", "eth")
 CHANNELS = ("wechat", "alipay", "quickpay")
@@ -41,6 +39,8 @@ class BlockProgress:
     """A rich bar per chain with the blocks still to read."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.bars = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -85,6 +85,9 @@ def chosen(settings: Settings, args: argparse.Namespace) -> tuple[list[str], lis
 
 
 async def run(settings: Settings, args: argparse.Namespace, console: Console) -> Report:
+    from engine.audit.blocks import ReconcileIncomplete
+    from engine.audit.run import OrderTiming, Report, reconcile_chain_window
+    from engine.db import create_engine, create_session_factory
     from watchers.readers import build_reader
 
     since, until = window(args, settings.timezone, datetime.now(UTC), timedelta(hours=24))
@@ -153,6 +156,7 @@ def chosen_exchanges(settings: Settings, args: argparse.Namespace) -> list[str]:
 async def _exchange(
     settings: Settings, sessions: SessionFactory, exchange: str, since: datetime, until: datetime
 ) -> tuple[Any, list[Finding]]:
+    from engine.audit.blocks import ReconcileIncomplete
     from engine.audit.exchanges import reconcile_exchange_window
     from watchers.exchanges.build import reader_for_account
 
@@ -172,6 +176,9 @@ async def _fiat(
     settings: Settings, sessions: SessionFactory, names: list[str], since: datetime, until: datetime
 ) -> list[Finding]:
     from bridges.registry import build_channels, close_channels
+    from engine.audit.blocks import ReconcileIncomplete
+    from engine.audit.channels import ChannelView
+    from engine.audit.run import reconcile_fiat_window
 
     channels = build_channels(settings)
     missing = [n for n in names if n not in channels]
@@ -195,6 +202,8 @@ async def _fiat(
 
 
 def _amount(units: int | None, unit: str) -> str:
+    from engine.money import FEN_DECIMALS, USDT_DECIMALS, format_units
+
     if units is None:
         return "-"
     return format_units(units, USDT_DECIMALS if unit == "USDT" else FEN_DECIMALS)
@@ -202,6 +211,8 @@ def _amount(units: int | None, unit: str) -> str:
 
 def render_decisions(report: Report, console: Console) -> None:
     """Transfers an operator resolved in the console: always listed in full."""
+    from rich.table import Table
+
     decided = [f for f in report.findings if f.operator_decision]
     if not decided:
         return
@@ -227,6 +238,10 @@ def verdict(report: Report) -> str:
 
 
 def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
+    from rich.table import Table
+
+    from engine.audit.findings import summarize
+
     console.print(f"window {report.start:%Y-%m-%d %H:%M:%S}Z .. {report.end:%Y-%m-%d %H:%M:%S}Z")
     scans = Table(title="sources read")
     for column in ("source", "blocks", "final head", "addresses", "on chain", "in db", "note"):
@@ -278,6 +293,11 @@ def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
 
 
 def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from engine.audit.blocks import ReconcileIncomplete
+    from engine.audit.report import write_files
+
     console = Console(stderr=False, width=max(Console().width, 140))
     errors = Console(stderr=True)
     try:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
-from api.logging import configure_logging
-from engine.config import Settings
-from engine.db import create_engine, create_session_factory, is_sqlite
-from engine.migrate import upgrade
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 log = logging.getLogger("usdtpay")
 
@@ -58,6 +57,7 @@ async def _serve(
     from api.http.app import create_app
     from api.workers.registry import available_workers
     from api.workers.supervisor import WorkerContext, supervise
+    from engine.db import create_engine, create_session_factory
 
     server = uvicorn.Server(uvicorn_config(create_app(settings), host=host, port=port))
     tasks: list[asyncio.Task[None]] = []
@@ -88,6 +88,8 @@ async def _serve(
 def serve(
     settings: Settings, host: str, port: int, *, with_workers: bool, without: frozenset[str] = frozenset()
 ) -> int:
+    from api.logging import configure_logging
+
     configure_logging(settings)
     log.info("usdtpay listening on http://%s:%d (workers: %s)", host, port, with_workers)
     asyncio.run(_serve(settings, host, port, with_workers, without))
@@ -95,12 +97,17 @@ def serve(
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.db import is_sqlite
+    from engine.migrate import upgrade
+
     if is_sqlite(settings.database_url):
         upgrade(settings.database_url)
     return serve(settings, args.host, args.port, with_workers=False)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.migrate import upgrade
+
     upgrade(settings.database_url)
     return serve(settings, args.host, args.port, with_workers=True, without=frozenset(args.without))
 

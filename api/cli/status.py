@@ -7,17 +7,19 @@ import argparse
 import asyncio
 import sys
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.exc import DBAPIError
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
-from engine.config import Settings
-from engine.db import create_engine, create_session_factory
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from api.cli.status_report import live_heads, render_status
+    from engine.db import create_engine, create_session_factory
 
     async def main() -> int:
         live = await live_heads(settings) if args.live else {}

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine.chain import CHAINS, Heads, chain_enabled
 from engine.config import Settings
 from engine.monitoring import FAILING, NEVER_STARTED, STOPPED, ChainStatus, chain_statuses
-from watchers.readers import build_reader
 
 Section = Callable[[AsyncSession, Settings, datetime, dict[str, Heads]], Awaitable[list[str]]]
 
@@ -79,6 +78,7 @@ SECTIONS: list[Section] = [chains_section, *_operator_sections()]
 
 async def live_heads(settings: Settings, timeout_s: float = 10.0) -> dict[str, Heads]:
     """Ask each enabled chain's node for its heads; a chain that fails is left out."""
+    from watchers.readers import build_reader  # web3 / tronpy: only for --live
 
     async def one(chain: str) -> tuple[str, Heads | None]:
         reader = build_reader(settings, chain)

@@ -4,10 +4,12 @@ receiving addresses."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command, now, run_db
-from engine.config import Settings
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def cmd_wallet_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -12,17 +12,19 @@ import argparse
 import asyncio
 import signal
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
-from engine.config import Settings
-from engine.db import create_engine, create_session_factory, is_sqlite, unit_of_work
-from engine.exchanges.ports import EXCHANGES
-from engine.migrate import upgrade
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     from api.logging import configure_logging
+    from engine.db import is_sqlite
+    from engine.exchanges.ports import EXCHANGES
+    from engine.migrate import upgrade
 
     if args.chain in EXCHANGES:  # seed 004 type 2: the exchange's receiving accounts
         from api.cli.exchange import watch_exchange
@@ -35,6 +37,7 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _watch(settings: Settings, chain: str, from_block: int | None, until_caught_up: bool) -> int:
+    from engine.db import create_engine, create_session_factory, unit_of_work
     from engine.settlement import set_cursor
     from watchers.readers import build_reader
     from watchers.runner import streamer_config
@@ -81,6 +84,8 @@ async def _catch_up(streamer: Any, stop: asyncio.Event) -> int:
 
 
 def register(sub: Any) -> None:
+    from engine.exchanges.ports import EXCHANGES
+
     p = sub.add_parser("watch", help="run a chain watcher (TRC20 on tron, ERC20 on eth)")
     p.add_argument("chain", choices=["tron", "eth", *EXCHANGES])
     p.add_argument("--from-block", type=int, help="move the cursor to this block first")

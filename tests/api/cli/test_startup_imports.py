@@ -1,0 +1,51 @@
+"""`usdtpay --help` and `usdtpay status` start without the heavy packages
+they do not need (what they import, not how long it takes: no timing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.paths import ROOT
+
+HEAVY = ("sqlalchemy", "pydantic", "pydantic_settings", "litestar", "uvicorn", "web3", "tronpy", "httpx")
+PROBE = """
+import contextlib, io, json, sys
+from api.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+loaded = sorted({name.split(".")[0] for name in sys.modules})
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def loaded_by(*argv: str, env: dict[str, str] | None = None) -> tuple[object, set[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer["code"], set(answer["loaded"])
+
+
+def test_help_imports_no_heavy_package() -> None:
+    code, loaded = loaded_by("--help")
+    assert code == 0
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_status_needs_the_database_and_settings_only(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"
+    code, loaded = loaded_by("db", "upgrade", env={"USDTPAY_DATABASE_URL": url})
+    assert code == 0
+    code, loaded = loaded_by("status", env={"USDTPAY_DATABASE_URL": url})
+    assert code == 0
+    assert {"sqlalchemy", "pydantic"} <= loaded  # it reads the settings and the database
+    assert loaded.isdisjoint({"litestar", "uvicorn", "web3", "tronpy"}), sorted(loaded)
