@@ -109,8 +109,9 @@ def _new_row(transfer: ChainTransfer, order_id: int, kind: str, now: datetime) -
 @dataclass(frozen=True)
 class Confirming:
     """A transfer that pays the order once final. Confirmations are counted
-    as block explorers do: the block holding it is the first; `needed` is
-    reached exactly when the block is final."""
+    as block explorers do (the block holding it is the first); `needed` is
+    the chain's depth (12 confirmations on Ethereum, about 19 blocks to
+    solid on TRON): the block is final with the next block after n = N."""
 
     tx_hash: str
     amount_units: int
@@ -140,7 +141,7 @@ def confirmations(block: int, head: int | None, final: int | None) -> tuple[int,
     """(n, N) for a block, from the heads the watcher last recorded."""
     if head is None or final is None:
         return 1, None
-    needed = max(1, head - final + 1)
+    needed = max(1, head - final)
     return max(1, min(head - block + 1, needed)), needed
 
 

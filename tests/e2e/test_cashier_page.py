@@ -105,7 +105,9 @@ async def test_usdt_order_shows_address_and_exact_amount_then_turns_paid(
     await expect(page.locator("#price")).to_have_text("¥100.00")
     await expect(page.locator("#usdt-warning")).to_contain_text("13.890001 USDT")
     await expect(page.locator("#usdt-warning")).to_contain_text("不是 13.89")
+    await page.locator("#lang-switch").click()  # the page speaks one language at a time
     await expect(page.locator("#usdt-warning")).to_contain_text("Pay exactly 13.890001 USDT, not 13.89.")
+    await page.locator("#lang-switch").click()
     await expect(page.locator("#countdown")).to_have_text(re.compile(r"^(29|30):\d\d$"))
     qr = page.locator("#usdt-qr")
     await expect(qr).to_have_attribute("src", f"/api/qr.svg?data={quote(created['u_addr'], safe='')}")

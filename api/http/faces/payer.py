@@ -49,14 +49,19 @@ from watchers.readers import open_reader
 log = logging.getLogger("usdtpay.api.payer")
 
 
+def shown_hash(order: Order, tx_hash: str) -> str:
+    """As the payer's wallet shows it: 0x-prefixed on Ethereum, bare on TRON."""
+    return "0x" + tx_hash if order.chain == "eth" else tx_hash
+
+
 def view_fields(order: Order, view: PayerView) -> dict[str, Any]:
     """`seen` and `near_miss` as the faces answer them (null when nothing)."""
     seen = None
     if view.confirming is not None:
         c = view.confirming
-        left = None if c.needed is None else max(0, c.needed - c.confirmations)
+        left = None if c.needed is None else max(0, c.needed - c.confirmations + 1)  # final one block after N
         seen = {
-            "tx_hash": c.tx_hash,
+            "tx_hash": shown_hash(order, c.tx_hash),
             "amount": money.format_usdt(c.amount_units),
             "block": c.block_number,
             "confirmations": c.confirmations,
@@ -70,7 +75,7 @@ def view_fields(order: Order, view: PayerView) -> dict[str, Any]:
             "reason": m.reason,
             "sent": money.format_usdt(m.sent_units),
             "needed": money.format_usdt(m.needed_units),
-            "tx_hash": m.tx_hash,
+            "tx_hash": shown_hash(order, m.tx_hash),
             "final": m.final,
         }
     return {"seen": seen, "near_miss": miss}
@@ -101,7 +106,7 @@ SEEN_DOC = doc.nullable(
             "amount": doc.string("USDT the transfer sends"),
             "block": doc.integer(),
             "confirmations": doc.integer("n: the block holding the transfer counts as 1"),
-            "needed": doc.integer("N: final (and then paid) when n reaches N"),
+            "needed": doc.integer("N: the chain's depth; final (and then paid) with the block after N / N"),
             "seconds_left": doc.integer("expected time until final, from the chain's block interval"),
         },
         description="extra: a transfer that pays the order, seen in a block that is not final yet; "

@@ -1,6 +1,8 @@
 /* The cashier page (seed 000): loads an order, lets the payer pick a
  * channel, shows USDT transfer details or a fiat QR code / app link, polls
- * the order's status and reports paid or expired.
+ * the order's status and reports paid or expired. The payment's progress on
+ * chain (seen, confirming n / N, near misses) and "I have paid" live in
+ * cashier-payment.js; the texts, in Chinese and English, in cashier-i18n.js.
  *
  * Plain browser JavaScript with no dependencies; QR codes are SVG images
  * rendered by usdtpay at /api/qr.svg. The server's answers are read
@@ -9,6 +11,8 @@
 (function () {
   "use strict";
 
+  var T = window.CashierText;
+  var t = T.t;
   var POLL_MS = 3000;
   var POLL_MAX_MS = 15000;
   // A USDT payment may still settle after expiry (the late window), so the
@@ -16,14 +20,11 @@
   var LATE_POLL_MS = 10000;
   var LATE_POLL_FOR_MS = 30 * 60 * 1000;
   var RETURN_DELAY_MS = 3000;
+  var GROUP = 4; // address characters per group
 
   var CHAINS = {
-    tron: { label: "TRC20", name: "TRON 波场", type: "usdt_trc20" },
-    eth: { label: "ERC20", name: "Ethereum 以太坊", type: "usdt_erc20" }
-  };
-  var FIAT = {
-    alipay: { zh: "支付宝", en: "Alipay" },
-    wxpay: { zh: "微信", en: "WeChat" }
+    tron: { label: "TRC20", name: "chain_tron", network: "tron_sub", type: "usdt_trc20" },
+    eth: { label: "ERC20", name: "chain_eth", network: "eth_sub", type: "usdt_erc20" }
   };
   var ALL_TYPES = ["alipay", "wxpay", "usdt_trc20", "usdt_erc20"];
 
@@ -35,10 +36,15 @@
     returnUrl: "",
     phase: "loading",
     usdt: null,
+    fiat: null,
+    qr: "address",
     channels: null,
     pollTimer: 0,
     pollDelay: POLL_MS,
-    tickTimer: 0
+    tickTimer: 0,
+    errorMsg: null,
+    chooseMsg: null,
+    returning: false
   };
 
   function $(id) { return document.getElementById(id); }
@@ -51,7 +57,8 @@
     window.setTimeout(function () { live.textContent = text; }, 50);
   }
 
-  var PANES = ["pane-loading", "pane-error", "pane-choose", "pane-usdt", "pane-fiat", "pane-paid", "pane-expired"];
+  var PANES = ["pane-loading", "pane-error", "pane-choose", "pane-usdt", "pane-confirming", "pane-fiat",
+    "pane-paid", "pane-expired"];
 
   function setPhase(phase) {
     state.phase = phase;
@@ -60,8 +67,11 @@
     main.setAttribute("aria-busy", phase === "loading" ? "true" : "false");
     PANES.forEach(function (id) { show(id, id === "pane-" + phase); });
     var final = phase === "paid" || phase === "expired";
-    $("countdown-row").hidden = final || phase === "error";
-    if (final || phase === "choose" || phase === "error" || phase === "loading") show("back", false);
+    $("countdown-row").hidden = final || phase === "error" || phase === "confirming";
+    if (final || phase === "choose" || phase === "error" || phase === "loading" || phase === "confirming") {
+      show("back", false);
+    }
+    window.CashierPayment.phaseChanged(phase);
   }
 
   // After the payer's own action, move focus to the new pane's heading so
@@ -143,6 +153,16 @@
 
   /* ---------- HTTP ---------- */
 
+  // Failures carry the server's text in both languages when it sent both.
+  function failure(json, status) {
+    var en = firstText(json && (json.msg_en || json.msg || json.message || json.detail), "HTTP " + status);
+    var err = new Error(en);
+    err.text = { zh: firstText(json && json.msg_zh, en), en: en };
+    err.code = json && json.code;
+    err.status = status;
+    return err;
+  }
+
   function api(method, path, body) {
     var init = { method: method, headers: { Accept: "application/json" }, cache: "no-store" };
     if (body) {
@@ -155,14 +175,18 @@
         var json = null;
         try { json = JSON.parse(text); } catch (e) { json = null; }
         if (!json || typeof json !== "object") {
-          throw new Error("服务器返回了无法识别的内容 (HTTP " + resp.status + ") · unexpected server answer");
+          var err = new Error("HTTP " + resp.status);
+          err.text = T.both("bad_answer", { status: resp.status });
+          throw err;
         }
-        if (json.success === false || !resp.ok) {
-          throw new Error(firstText(json.msg, json.message, json.detail, "HTTP " + resp.status));
-        }
+        if (json.success === false || !resp.ok) throw failure(json, resp.status);
         json.__serverDate = serverDate;
         return json;
       });
+    }, function () {
+      var err = new Error("network");
+      err.text = T.both("network_error");
+      throw err;
     });
   }
 
@@ -180,14 +204,15 @@
     var left = state.expireAt - (Date.now() + state.skewMs);
     $("countdown").textContent = formatLeft(left);
     $("countdown-row").classList.toggle("urgent", left < 60000);
-    if (left <= 0) markExpired();
+    // A transfer already seen settles inside the late window: no "expired" then.
+    if (left <= 0 && state.phase !== "confirming") markExpired();
   }
 
   function markExpired() {
     if (state.phase === "paid" || state.phase === "expired") return;
     window.clearInterval(state.tickTimer);
     setPhase("expired");
-    announce("订单已过期 Expired");
+    announce(t("expired"));
   }
 
   /* ---------- polling ---------- */
@@ -211,7 +236,9 @@
           markPaid(firstText(json.return_url, data.return_url));
           return;
         }
-        if (json.expired === true || isExpiredStatus(json.state) || isExpiredStatus(data.status)) markExpired();
+        window.CashierPayment.update(json);
+        var expired = json.expired === true || isExpiredStatus(json.state) || isExpiredStatus(data.status);
+        if (expired && state.phase !== "confirming") markExpired();
         schedulePoll(state.phase === "expired" ? LATE_POLL_MS : POLL_MS);
       })
       .catch(function () {
@@ -225,13 +252,14 @@
     window.clearInterval(state.tickTimer);
     window.clearTimeout(state.pollTimer);
     setPhase("paid");
-    announce("支付成功 Paid");
+    announce(t("paid"));
     var target = safeUrl(firstText(returnUrl, state.returnUrl));
     if (!isWebUrl(target)) return;
     var link = $("return-link");
     link.href = target;
     link.hidden = false;
-    $("paid-note").textContent = "支付成功,即将返回商户… Paid — returning to the merchant…";
+    state.returning = true;
+    $("paid-note").textContent = t("returning");
     window.setTimeout(function () { window.location.assign(target); }, RETURN_DELAY_MS);
   }
 
@@ -259,41 +287,65 @@
 
   function onCopyClick(event) {
     var button = event.currentTarget;
-    var text = $(button.getAttribute("data-copy")).textContent;
-    var original = button.innerHTML;
+    var source = $(button.getAttribute("data-copy"));
+    // The whole value, never the grouped display.
+    var text = source.getAttribute("data-value") || source.textContent;
     copyText(text).then(
-      function () { button.textContent = "已复制 Copied"; announce("已复制 Copied " + text); },
-      function () { button.textContent = "请手动复制 Copy by hand"; }
+      function () { button.textContent = t("copied"); announce(t("copied") + " " + text); },
+      function () { button.textContent = t("copy_by_hand"); }
     ).then(function () {
       button.classList.add("done");
-      window.setTimeout(function () { button.innerHTML = original; button.classList.remove("done"); }, 1600);
+      window.setTimeout(function () { button.textContent = t("copy"); button.classList.remove("done"); }, 1600);
     });
   }
 
   /* ---------- USDT ---------- */
 
-  function showUsdt(details) {
+  // Groups of four that never break inside (each a nowrap span); <wbr>
+  // between them lets a line break there and adds nothing to a copy.
+  function showAddress(address) {
+    var box = $("usdt-address");
+    box.textContent = "";
+    box.setAttribute("data-value", address);
+    var groups = [];
+    var rest = address;
+    if (/^0x/i.test(rest)) { groups.push(rest.slice(0, 2)); rest = rest.slice(2); }
+    for (var i = 0; i < rest.length; i += GROUP) groups.push(rest.slice(i, i + GROUP));
+    groups.forEach(function (text, index) {
+      if (index > 0) box.appendChild(document.createElement("wbr"));
+      var group = document.createElement("span");
+      group.className = "grp";
+      group.textContent = text;
+      box.appendChild(group);
+    });
+  }
+
+  function renderUsdt() {
+    var details = state.usdt;
+    if (!details) return;
     var chain = CHAINS[details.chain];
-    state.usdt = details;
     $("usdt-chain").textContent = chain.label;
-    $("usdt-chain-name").textContent = chain.name;
-    $("usdt-address").textContent = details.address;
-    showAmount(details.amount);
+    $("usdt-chain-name").textContent = t(chain.network);
     var warning = $("usdt-warning");
     var lookAlike = roundedLookAlike(details.amount);
     warning.textContent = "";
     var strong = document.createElement("strong");
-    strong.textContent = "请转账精确金额 " + details.amount + " USDT" + (lookAlike ? ",不是 " + lookAlike : "");
-    var en = document.createElement("span");
-    en.className = "en";
-    en.lang = "en";
-    en.textContent = "Pay exactly " + details.amount + " USDT" + (lookAlike ? ", not " + lookAlike : "") +
-      ". Any other amount cannot be matched to this order. Network fees are paid on top.";
+    strong.textContent = t("warn_exact", { amount: details.amount }) +
+      (lookAlike ? t("warn_not", { short: lookAlike }) : "") + (T.lang() === "zh" ? "。" : ".");
+    var more = document.createElement("span");
+    more.textContent = t("warn_more");
     warning.appendChild(strong);
-    warning.appendChild(en);
-    $("usdt-network-hint").textContent = "仅支持 " + chain.label + " 网络的 USDT,其他币种或网络的转账将无法到账。" +
-      " Send USDT on " + chain.label + " only; other tokens or networks will be lost.";
-    selectQr("address");
+    warning.appendChild(more);
+    $("usdt-network-hint").textContent = t("network_hint", { chain: t(chain.name) });
+    selectQr(state.qr);
+  }
+
+  function showUsdt(details) {
+    state.usdt = details;
+    state.qr = "address";
+    showAddress(details.address);
+    showAmount(details.amount);
+    renderUsdt();
     setPhase("usdt");
   }
 
@@ -302,6 +354,7 @@
   function showAmount(amount) {
     var box = $("usdt-amount");
     box.textContent = "";
+    box.setAttribute("data-value", amount);
     var m = /^(\d+\.\d{2})(\d+)$/.exec(amount);
     box.appendChild(document.createTextNode(m ? m[1] : amount));
     if (!m) return;
@@ -314,17 +367,17 @@
   function selectQr(which) {
     var details = state.usdt;
     if (!details) return;
+    state.qr = which;
     var tabs = document.querySelectorAll(".qr-tab");
     Array.prototype.forEach.call(tabs, function (tab) {
       tab.setAttribute("aria-pressed", tab.getAttribute("data-qr") === which ? "true" : "false");
     });
     var text = which === "amount" ? details.amount : details.address;
     var img = $("usdt-qr");
-    img.src = qrSrc(text);
-    img.alt = (which === "amount" ? "转账金额二维码 QR code of the amount " : "收款地址二维码 QR code of the address ") + text;
-    $("usdt-qr-caption").textContent = which === "amount"
-      ? "扫码得到金额 Scan for the amount"
-      : "用钱包扫码得到地址 Scan with your wallet for the address";
+    var src = qrSrc(text);
+    if (img.getAttribute("src") !== src) img.src = src;
+    img.alt = t(which === "amount" ? "qr_alt_amount" : "qr_alt_address", { text: text });
+    $("usdt-qr-caption").textContent = t(which === "amount" ? "qr_caption_amount" : "qr_caption_address");
   }
 
   function usdtFrom(data, fallbackChain) {
@@ -337,60 +390,71 @@
 
   /* ---------- fiat ---------- */
 
+  function walletName(type) { return t(type === "alipay" ? "wallet_alipay" : "wallet_wxpay"); }
+
   function showFiat(type, data) {
-    var names = FIAT[type] || { zh: type, en: type };
+    state.fiat = { type: type, data: data };
+    var scheme = safeUrl(data.urlscheme);
+    var qrcode = firstText(data.qrcode);
+    var payurl = safeUrl(data.payurl);
+    renderFiat();
+    setPhase("fiat");
+    show("back", true);
+    // Seed 000: urlscheme first (mobile app), then qrcode, then payurl.
+    if (state.device === "mobile" && scheme) window.location.href = scheme;
+    else if (!qrcode && payurl && state.device === "mobile") window.location.href = payurl;
+  }
+
+  function renderFiat() {
+    if (!state.fiat) return;
+    var type = state.fiat.type;
+    var data = state.fiat.data;
+    var name = walletName(type);
     var scheme = safeUrl(data.urlscheme);
     var qrcode = firstText(data.qrcode);
     var payurl = safeUrl(data.payurl);
     var open = $("fiat-open");
-    var link = $("fiat-link");
     open.hidden = true;
-    link.hidden = true;
+    $("fiat-link").hidden = true;
     show("fiat-qr-box", false);
-    $("fiat-title").textContent = names.zh + "支付 " + names.en;
-    setPhase("fiat");
-    show("back", true);
-    // Seed 000: urlscheme first (mobile app), then qrcode, then payurl.
+    $("fiat-title").textContent = t("fiat_title", { name: name });
     if (state.device === "mobile" && scheme) {
       open.href = scheme;
-      open.textContent = "打开" + names.zh + " Open " + names.en;
+      open.textContent = t("fiat_open", { name: name });
       open.hidden = false;
-      $("fiat-hint").textContent = "如未自动跳转,请点击上方按钮。 If the app did not open, tap the button.";
+      $("fiat-hint").textContent = t("fiat_not_opened");
       offerWebFallback(payurl);
-      window.location.href = scheme;
       return;
     }
     if (qrcode) {
-      showFiatQr(qrcode, names);
+      showFiatQr(qrcode, name);
       offerWebFallback(payurl);
       return;
     }
     if (payurl) {
-      showFiatQr(payurl, names);
+      showFiatQr(payurl, name);
       open.href = payurl;
-      open.textContent = "前往支付 Go to payment";
+      open.textContent = t("fiat_go");
       open.hidden = false;
-      if (state.device === "mobile") window.location.href = payurl;
       return;
     }
-    $("fiat-hint").textContent = "支付渠道未返回支付方式,请更换支付方式。 The channel gave no way to pay; choose another method.";
+    $("fiat-hint").textContent = t("fiat_none");
   }
 
-  function showFiatQr(text, names) {
-    $("fiat-qr").src = qrSrc(text);
-    $("fiat-qr").alt = names.zh + "支付二维码 " + names.en + " QR code";
-    $("fiat-qr-caption").textContent = state.device === "mobile"
-      ? "请截图或长按二维码,用" + names.zh + "扫一扫 Save or long-press, then scan with " + names.en
-      : "请使用" + names.zh + "扫一扫 Scan with " + names.en;
+  function showFiatQr(text, name) {
+    var img = $("fiat-qr");
+    if (img.getAttribute("src") !== qrSrc(text)) img.src = qrSrc(text);
+    img.alt = t("fiat_qr_alt", { name: name });
+    $("fiat-qr-caption").textContent = t(state.device === "mobile" ? "fiat_qr_mobile" : "fiat_qr", { name: name });
     show("fiat-qr-box", true);
-    $("fiat-hint").textContent = "支付完成后本页会自动更新。 This page updates by itself once you have paid.";
+    $("fiat-hint").textContent = t("fiat_updates");
   }
 
   function offerWebFallback(payurl) {
     if (!isWebUrl(payurl)) return;
     var link = $("fiat-link");
     link.href = payurl;
-    link.textContent = "在网页中支付 Pay in the browser";
+    link.textContent = t("fiat_web");
     link.hidden = false;
   }
 
@@ -403,9 +467,10 @@
       button.hidden = allowed.indexOf(button.getAttribute("data-type")) < 0;
       button.disabled = false;
     });
+    state.chooseMsg = null;
     show("choose-error", false);
     setPhase("choose");
-    var visible = allowed.filter(function (t) { return ALL_TYPES.indexOf(t) >= 0; });
+    var visible = allowed.filter(function (type) { return ALL_TYPES.indexOf(type) >= 0; });
     if (auto && visible.length === 1) choose(visible[0]);
   }
 
@@ -415,6 +480,13 @@
       button.disabled = busy;
       button.classList.toggle("busy", busy && button.getAttribute("data-type") === type);
     });
+  }
+
+  function renderChooseError() {
+    var box = $("choose-error");
+    if (!state.chooseMsg) { box.hidden = true; return; }
+    box.textContent = t("start_failed", { msg: T.pick(state.chooseMsg) });
+    box.hidden = false;
   }
 
   function choose(type) {
@@ -427,7 +499,11 @@
         if (data.expire_time) state.expireAt = Number(data.expire_time);
         if (type.indexOf("usdt_") === 0) {
           var details = usdtFrom(data, chainKey(type));
-          if (!details) throw new Error("未返回收款地址或金额 · no address or amount in the answer");
+          if (!details) {
+            var err = new Error("no address");
+            err.text = T.both("no_address");
+            throw err;
+          }
           showUsdt(details);
           show("back", true);
           focusPane("pane-usdt");
@@ -439,9 +515,8 @@
       .catch(function (err) {
         setChoosing(false, type);
         if (state.phase !== "choose") setPhase("choose");
-        var box = $("choose-error");
-        box.textContent = "获取支付参数失败:" + err.message + " · Could not start the payment; try again or pick another method.";
-        box.hidden = false;
+        state.chooseMsg = err.text || err.message;
+        renderChooseError();
       });
   }
 
@@ -449,7 +524,11 @@
 
   function applyOrder(json) {
     var data = json.data && typeof json.data === "object" ? json.data : {};
-    $("subject").textContent = firstText(data.name, data.subject, "订单 Order");
+    state.subject = firstText(data.name, data.subject);
+    $("subject").textContent = state.subject || t("order_fallback");
+    var merchant = firstText(data.merchant_name);
+    $("merchant-name").textContent = merchant;
+    show("payee", !!merchant);
     show("order", true);
     $("price").textContent = formatPrice(data);
     var logo = safeUrl(data.logo_url) || (typeof data.logo_url === "string" && data.logo_url.charAt(0) === "/" ? data.logo_url : "");
@@ -462,23 +541,44 @@
     return data;
   }
 
+  function showError(message) {
+    state.errorMsg = message;
+    $("error-msg").textContent = T.pick(message);
+    setPhase("error");
+  }
+
   function load() {
     setPhase("loading");
     api("GET", "/api/cashier_info?orderId=" + encodeURIComponent(state.orderId))
       .then(function (json) {
         var data = applyOrder(json);
         if (isPaid(data.status)) { markPaid(data.return_url); return; }
-        if (isExpiredStatus(data.status)) { markExpired(); schedulePoll(LATE_POLL_MS); return; }
         var details = usdtFrom(data, "");
         if (details) showUsdt(details);
-        else showChoice(state.channels, true);
+        if (isExpiredStatus(data.status) && !data.seen) {
+          markExpired();
+          window.CashierPayment.update(data);
+          schedulePoll(LATE_POLL_MS);
+          return;
+        }
+        if (!details) showChoice(state.channels, true);
+        window.CashierPayment.update(data);
         startCountdown();
         schedulePoll(POLL_MS);
       })
-      .catch(function (err) {
-        $("error-msg").textContent = err.message;
-        setPhase("error");
-      });
+      .catch(function (err) { showError(err.text || err.message); });
+  }
+
+  // The language switch: static texts are redone by CashierText; what this
+  // page wrote itself is written again from its state.
+  function rerender() {
+    if (state.phase === "error" && state.errorMsg) $("error-msg").textContent = T.pick(state.errorMsg);
+    if (!state.subject) $("subject").textContent = t("order_fallback");
+    renderUsdt();
+    renderFiat();
+    renderChooseError();
+    if (state.phase === "paid" && state.returning) $("paid-note").textContent = t("returning");
+    $("order").setAttribute("aria-label", t("order_no"));
   }
 
   function wire() {
@@ -494,9 +594,12 @@
     $("retry").addEventListener("click", load);
     $("back").addEventListener("click", function () {
       state.usdt = null;
+      state.fiat = null;
       showChoice(state.channels, false);
       focusPane("pane-choose");
     });
+    $("lang-switch").addEventListener("click", function () { T.toggle(); });
+    T.onChange(rerender);
     document.addEventListener("visibilitychange", function () {
       // Back from the wallet app: look at once instead of waiting for the timer.
       if (document.visibilityState === "visible" && state.phase !== "paid" && state.orderId) schedulePoll(0);
@@ -504,16 +607,25 @@
   }
 
   function init() {
+    T.applyStatic();
     state.device = isMobileDevice() ? "mobile" : "pc";
     document.documentElement.setAttribute("data-device", state.device);
-    wire();
     state.orderId = new URLSearchParams(window.location.search).get("orderId") || "";
+    window.CashierPayment.attach({
+      orderId: function () { return state.orderId; },
+      phase: function () { return state.phase; },
+      hasUsdt: function () { return !!state.usdt; },
+      setPhase: setPhase,
+      markPaid: markPaid,
+      announce: announce,
+      api: api,
+      poll: function () { schedulePoll(0); }
+    });
+    wire();
     $("order-id").textContent = state.orderId;
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(state.orderId)) {
-      $("error-msg").textContent = "链接中缺少有效的订单号 (orderId)。请回到商户页面重新下单。" +
-        " The link has no valid orderId; go back to the shop and start again.";
       show("retry", false);
-      setPhase("error");
+      showError(T.both("no_order_id"));
       return;
     }
     load();

@@ -64,7 +64,7 @@ async def test_each_refusal_says_precisely_what_is_wrong(
     assert eth_address(31337) in body["msg_zh"] and "another address" in body["msg_en"]
 
     status, body = await claim(client, order_id, fresh)
-    needed = settings.eth.confirmations + 1
+    needed = settings.eth.confirmations
     assert (status, body["code"]) == (422, "tx_not_final")
     assert f"(1 / {needed})" in body["msg_zh"] and f"Not final yet (1 / {needed})" in body["msg_en"]
 

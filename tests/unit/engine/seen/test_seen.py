@@ -89,13 +89,13 @@ async def test_payer_view_counts_confirmations_from_the_recorded_heads(shop: Db)
         await session.commit()
         view = await payer_view(session, order)
     assert view.confirming is not None and view.near_miss is None
-    assert (view.confirming.confirmations, view.confirming.needed) == (3, 13)
+    assert (view.confirming.confirmations, view.confirming.needed) == (3, 12)
 
 
 def test_confirmations_are_counted_like_block_explorers() -> None:
-    assert confirmations(100, head=100, final=88) == (1, 13)
-    assert confirmations(100, head=112, final=100) == (13, 13)  # final exactly at N / N
-    assert confirmations(100, head=130, final=118) == (13, 13)  # never past N
+    assert confirmations(100, head=100, final=88) == (1, 12)  # the block itself is the first
+    assert confirmations(100, head=111, final=99) == (12, 12)  # N / N: final with the next block
+    assert confirmations(100, head=130, final=118) == (12, 12)  # never past N
     assert confirmations(100, head=None, final=None) == (1, None)
 
 
