@@ -261,7 +261,10 @@ async def cashier_info(request: Request[Any, Any, Any], app_state: AppState) -> 
         body=doc.obj(
             {
                 "orderId": doc.string("订单号", example="1738155990123"),
-                "type": doc.string(enum=("alipay", "wxpay", "usdt_trc20", "usdt_erc20")),
+                "type": doc.string(
+                    "支付方式: the payment the payer picked",
+                    enum=("alipay", "wxpay", "usdt_trc20", "usdt_erc20"),
+                ),
                 "device": doc.string(enum=("pc", "mobile"), description="默认 pc"),
             },
             required=("orderId", "type"),

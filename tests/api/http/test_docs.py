@@ -133,3 +133,21 @@ async def test_docs_page_loads_only_from_usdtpay(client: AsyncTestClient[Any], p
     assert "fonts.googleapis" not in html
     for asset in re.findall(r"""(?:src|href)\s*=\s*['"](/[^'"]+)""", html):
         assert (await client.get(asset)).status_code == 200, asset
+
+
+async def test_every_request_field_says_what_it_means(client: AsyncTestClient[Any]) -> None:
+    schema = await _schema(client)
+    missing = []
+    for method, path, op in _operations(schema):
+        for media in list(op.get("requestBody", {}).get("content", {}).values())[:1]:
+            body = _resolve(schema, media.get("schema", {}))
+            for name, prop in (body.get("properties") or {}).items():
+                if not _resolve(schema, prop).get("description"):
+                    missing.append(f"{method} {path} body.{name}")
+        for param in op.get("parameters", []):
+            described = param.get("description") or _resolve(schema, param.get("schema", {})).get(
+                "description"
+            )
+            if param.get("in") == "query" and not described:
+                missing.append(f"{method} {path} ?{param['name']}")
+    assert not missing, "\n".join(missing)
