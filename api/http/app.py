@@ -33,6 +33,9 @@ async def healthz() -> dict[str, bool]:
     return {"ok": True}
 
 
+MAX_REQUEST_BODY = 256 * 1024
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     # Merchants' signing keys open (and are sealed) with this from now on.
     merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
@@ -82,6 +85,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         # Logging is configured once by api.logging (structlog JSON lines);
         # Litestar's default config would replace the root handler.
         logging_config=None,
+        # No route buffers more than this (Litestar's default is 10 MB);
+        # the faces stop at 64 KiB while streaming (api.http.wire.read_body).
+        request_max_body_size=MAX_REQUEST_BODY,
         dependencies={"app_state": Provide(provide_app_state, sync_to_thread=False)},
         openapi_config=docs.openapi_config(),
         # Unknown paths, wrong methods, framework validation and size errors:

@@ -23,6 +23,7 @@ from api.http.wire import MAX_BODY
 from api.logging import configure_logging
 from engine.config import Settings
 from engine.models import ChannelPayment, Order
+from tests.api.http.faces.support import RecordingChannel
 from tests.api.http.security.support import live_app, served
 from tests.dbharness import Db
 from tests.factories import MERCHANT_KEY, MERCHANT_PID, make_merchant, signed
@@ -164,3 +165,16 @@ def test_tracebacks_never_show_locals(console_log: io.StringIO, log_json: bool) 
     output = console_log.getvalue()
     assert "sign_with" in output and "signing failed" in output  # the traceback is there
     assert MERCHANT_KEY not in output
+
+
+async def test_callbacks_and_other_routes_buffer_no_more_than_the_app_limit(app: Any) -> None:
+    async def chunks() -> AsyncIterator[bytes]:  # 1 MiB, chunked: no Content-Length to refuse early
+        for _ in range(64):
+            yield b"x" * 16 * 1024
+
+    app.state.channels = {"wechat": RecordingChannel("wechat"), "alipay": RecordingChannel("alipay")}
+    async with app.client() as client:
+        callback = await client.post("/notify/wechat", content=chunks())
+        announced = await client.post("/notify/alipay", content=b"x" * (1024 * 1024))
+    assert callback.status_code == 413, callback.text
+    assert announced.status_code == 413, announced.text
