@@ -13,7 +13,6 @@ that belong to no face get the usdt envelope `{"code", "msg", "data"}`.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -26,31 +25,31 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from api.http.faces import cashier, checkout, dryad, epay, quickpay, usdt
 from engine.errors import BadInput, NotFound, PayloadTooLarge, UsdtPayError
 
 log = logging.getLogger("usdtpay.api")
 
 Handler = Callable[[Request[Any, Any, Any], Exception], Response[Any]]
 
-# (path prefix, "module:function"), longest prefixes first where they overlap.
-FACE_HANDLERS: list[tuple[str, str]] = [
-    ("/api/pay/orders", "api.http.faces.dryad:error_response"),
-    ("/api/pay/wechat", "api.http.faces.dryad:error_response"),
-    ("/api/pay/alipay", "api.http.faces.dryad:error_response"),
-    ("/api/health", "api.http.faces.dryad:error_response"),
-    ("/api/pay/", "api.http.faces.usdt:error_response"),
-    ("/api/order/", "api.http.faces.checkout:error_response"),
-    ("/api/precreate", "api.http.faces.cashier:error_response"),
-    ("/api/cashier_info", "api.http.faces.cashier:error_response"),
-    ("/api/get_pay_params", "api.http.faces.cashier:error_response"),
-    ("/api/check_order", "api.http.faces.cashier:error_response"),
-    ("/QuickPay/", "api.http.faces.quickpay:error_response"),
-    # EPay (issue 14): the shop-facing page and the JSON calls have their own shapes.
-    ("/submit.php", "api.http.faces.epay:page_error"),
-    ("/mapi.php", "api.http.faces.epay:json_error"),
-    ("/api.php", "api.http.faces.epay:json_error"),
+# (path prefix, the face's handler), longest prefixes first where they overlap.
+FACE_HANDLERS: list[tuple[str, Handler]] = [
+    ("/api/pay/orders", dryad.error_response),
+    ("/api/pay/wechat", dryad.error_response),
+    ("/api/pay/alipay", dryad.error_response),
+    ("/api/health", dryad.error_response),
+    ("/api/pay/", usdt.error_response),
+    ("/api/order/", checkout.error_response),
+    ("/api/precreate", cashier.error_response),
+    ("/api/cashier_info", cashier.error_response),
+    ("/api/get_pay_params", cashier.error_response),
+    ("/api/check_order", cashier.error_response),
+    ("/QuickPay/", quickpay.error_response),
+    # EPay: the shop-facing page and the JSON calls have their own shapes.
+    ("/submit.php", epay.page_error),
+    ("/mapi.php", epay.json_error),
+    ("/api.php", epay.json_error),
 ]
-DEFAULT = "api.http.faces.usdt:error_response"
 
 
 class WrongMethod(UsdtPayError):
@@ -58,25 +57,11 @@ class WrongMethod(UsdtPayError):
     status = 405
 
 
-def _resolve(target: str) -> Handler | None:
-    module_name, _, name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    handler: Handler | None = getattr(module, name, None)
-    return handler
-
-
 def face_handler(path: str) -> Handler:
-    for prefix, target in FACE_HANDLERS:
-        if path.startswith(prefix):
-            handler = _resolve(target)
-            if handler is not None:
-                return handler
-    fallback = _resolve(DEFAULT)
-    assert fallback is not None
-    return fallback
+    """The handler of the face `path` belongs to; the usdt envelope for the rest."""
+    return next(
+        (handler for prefix, handler in FACE_HANDLERS if path.startswith(prefix)), usdt.error_response
+    )
 
 
 def _allowed(exc: HTTPException) -> str:

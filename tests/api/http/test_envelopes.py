@@ -76,3 +76,13 @@ async def test_signed_request_still_succeeds(client: AsyncTestClient[Any]) -> No
     fields = {"pid": "10001", "chain_type": 1, "order_no": "ENV-1", "amount": "10.00"}
     resp = await client.post("/api/pay/create", json=signed(fields))
     assert resp.status_code == 200, resp.text
+
+
+async def test_epay_paths_answer_in_epays_own_shapes(client: AsyncTestClient[Any]) -> None:
+    """EPay's JSON calls answer errors as {"code": -1, "msg"} (HTTP 200, as shops
+    expect); its browser page answers an HTML page with the status."""
+    mapi = await client.get("/mapi.php")
+    assert mapi.json() == {"code": -1, "msg": "GET is not allowed on /mapi.php; use POST"}
+    page = await client.put("/submit.php")
+    assert page.status_code == 405 and page.headers["content-type"].startswith("text/html")
+    assert "PUT is not allowed on /submit.php" in page.text
