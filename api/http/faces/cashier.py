@@ -127,7 +127,7 @@ def usdt_fields(order: Order) -> dict[str, Any]:
     operation_id="cashierPrecreate",
     summary="Create an order and get its cashier link (seed 000)",
     description="For the merchant's back end: allowed from USDTPAY_API__TRUSTED_NETWORKS, or with "
-    "`X-Api-Key: <pid>:<merchant key>` (or `Authorization: Bearer <pid>:<key>`).",
+    "`X-Api-Key: <pid>:<API key>` (or `Authorization: Bearer <pid>:<API key>`; not the signing key).",
     status_code=200,
     operation_class=doc.documented(
         body=doc.obj(

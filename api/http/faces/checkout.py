@@ -88,7 +88,7 @@ async def find_order(state: AppState, request: Request[Any, Any, Any], *, by_id_
     if merchant is None or merchant.pid != pid:
         raise Forbidden(
             "looking an order up by out_order_id + pid needs that merchant's key "
-            "(X-Api-Key: <pid>:<merchant key>); a payer's page gives order_id instead"
+            "(X-Api-Key: <pid>:<API key>); a payer's page gives order_id instead"
         )
     return await common.load_merchant_order(state, pid, out_order_id)
 

@@ -207,7 +207,7 @@ def _create_doc(biz_order_id: str) -> type[doc.Operation]:
 
 
 AUTH_NOTE = (
-    "Allowed from USDTPAY_API__TRUSTED_NETWORKS, or with `X-Api-Key: <pid>:<merchant key>` "
+    "Allowed from USDTPAY_API__TRUSTED_NETWORKS, or with `X-Api-Key: <pid>:<API key>` "
     "(or `Authorization: Bearer <pid>:<key>`)."
 )
 
