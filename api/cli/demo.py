@@ -49,11 +49,11 @@ class Receiver:
     server: ThreadingHTTPServer | None = None
 
     def start(self) -> str:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import http.server
 
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 receiver.bodies.append(self.rfile.read(length).decode("utf-8", "replace"))
@@ -65,7 +65,7 @@ class Receiver:
             def log_message(self, *_: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_address[1]}/notify"
 
