@@ -19,7 +19,8 @@ from litestar import Request, Response, Router, get, post
 from api.http import health
 from api.http.channel_payments import start_fiat_payment
 from api.http.faces import common
-from api.http.faces import openapi_doc as doc
+from api.http.faces import dryad_doc as doc_of
+from api.http.faces.dryad_doc import MAX_FEN, OK_MSG
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields, text_field
 from engine.errors import BadInput, BusinessRule, Conflict, NotFound, Unavailable, UpstreamError, UsdtPayError
@@ -31,7 +32,6 @@ from engine.orders.schemas import Currency, NewOrder
 log = logging.getLogger("usdtpay.api.dryad")
 
 EXPIRE_MINUTES = 120  # the seed: expireAt is 2 hours after creation
-MAX_FEN = 10**12
 ORDER_STATUS = {
     "pending": "PENDING",
     "paid": "SUCCEEDED",
@@ -43,7 +43,6 @@ PAYMENT_STATUS = {**ORDER_STATUS, "refunded": "CANCELED"}
 CHANNEL = {"wechat": "WECHAT", "alipay": "ALIPAY", "quickpay": "QUICKPAY"}
 CHAIN_CHANNEL = {"tron": "USDT_TRC20", "eth": "USDT_ERC20"}
 CLIENT_TYPE = {"qr": "NATIVE", "h5": "H5", "page": "PAGE", "jsapi": "JSAPI"}
-OK_MSG = "操作成功"
 # Seed 002's create fields; anything else is refused (api.http.wire.read_fields).
 CREATE_FIELDS = frozenset(("bizOrderId", "amount", "subject", "description", "callbackUrl"))
 
@@ -145,67 +144,6 @@ async def create_payment(request: Request[Any, Any, Any], state: AppState, walle
     return envelope(data)
 
 
-CREATE_BODY = doc.obj(
-    {
-        "bizOrderId": doc.string("业务订单号(唯一标识)", min_length=1, max_length=64),
-        "amount": doc.integer("支付金额(单位:分)", minimum=1, maximum=MAX_FEN),
-        "subject": doc.string("订单标题", min_length=1, max_length=256),
-        "description": doc.string("订单描述", max_length=512),
-        "callbackUrl": doc.string("业务回调地址", min_length=1, max_length=1024),
-    },
-    required=("bizOrderId", "amount", "subject", "callbackUrl"),
-)
-ERROR = doc.obj({"code": doc.integer(), "msg": doc.string(), "data": doc.null()})
-ERROR_EXAMPLE = {"code": 500, "msg": "支付创建失败: 微信下单失败", "data": None}
-
-
-def envelope_of(data: doc.Schema) -> doc.Schema:
-    fields = {"code": doc.integer(), "msg": doc.string(), "data": data}
-    return doc.obj(fields, required=("code", "msg", "data"))
-
-
-CREATED = envelope_of(
-    doc.obj(
-        {
-            "orderId": doc.integer("支付订单ID"),
-            "transactionId": doc.integer("交易流水ID"),
-            "status": doc.string(enum=("PENDING",)),
-            "qrBase64": doc.string("data:image/png;base64,..."),
-            "expireAt": doc.string("YYYY-MM-DD HH:MM:SS"),
-        },
-        required=("orderId", "transactionId", "status", "qrBase64", "expireAt"),
-    )
-)
-
-
-def _create_doc(biz_order_id: str) -> type[doc.Operation]:
-    return doc.documented(
-        body=CREATE_BODY,
-        body_example={
-            "bizOrderId": biz_order_id,
-            "amount": 10000,
-            "subject": "商品订单支付",
-            "description": "购买商品A×1",
-            "callbackUrl": "https://your-domain.com/notify",
-        },
-        answer=CREATED,
-        answer_example={
-            "code": 200,
-            "msg": OK_MSG,
-            "data": {
-                "orderId": 1234567890,
-                "transactionId": 9876543210,
-                "status": "PENDING",
-                "qrBase64": "data:image/png;base64,...",
-                "expireAt": "2025-11-23 14:00:00",
-            },
-        },
-        error=ERROR,
-        error_example=ERROR_EXAMPLE,
-        error_statuses=(400, 403, 500),
-    )
-
-
 AUTH_NOTE = (
     "Allowed from USDTPAY_API__TRUSTED_NETWORKS, or with `X-Api-Key: <pid>:<API key>` "
     "(or `Authorization: Bearer <pid>:<key>`)."
@@ -218,7 +156,7 @@ AUTH_NOTE = (
     summary="WeChat Native QR payment (seed 002)",
     description=AUTH_NOTE,
     status_code=200,
-    operation_class=_create_doc("ORDER20251123001"),
+    operation_class=doc_of.create("ORDER20251123001"),
 )
 async def wechat_native(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     return await create_payment(request, app_state, "wechat")
@@ -230,7 +168,7 @@ async def wechat_native(request: Request[Any, Any, Any], app_state: AppState) ->
     summary="Alipay face-to-face QR payment (seed 002)",
     description=AUTH_NOTE,
     status_code=200,
-    operation_class=_create_doc("ORDER20251123002"),
+    operation_class=doc_of.create("ORDER20251123002"),
 )
 async def alipay_precreate(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     return await create_payment(request, app_state, "alipay")
@@ -265,50 +203,11 @@ async def load(state: AppState, order_id: str) -> tuple[Order, ChannelPayment | 
     return order, latest
 
 
-S, Int = doc.string, doc.integer
-ORDER_EXAMPLE = {
-    "id": 1234567890,
-    "bizOrderId": "ORDER20251123001",
-    "amount": 10000,
-    "currency": "CNY",
-    "channel": "WECHAT",
-    "status": "SUCCEEDED",
-    "subject": "商品订单支付",
-    "channelTradeNo": "4200001234567890",
-    "paidAt": "2025-11-23 12:30:00",
-    "expireAt": "2025-11-23 14:00:00",
-    "createdAt": "2025-11-23 12:00:00",
-}
-
-
 @get(
     "/api/pay/orders/{orderId:str}",
     operation_id="dryadGetOrder",
     summary="Order status (seed 002)",
-    operation_class=doc.documented(
-        answer=envelope_of(
-            doc.obj(
-                {
-                    "id": Int(),
-                    "bizOrderId": S(),
-                    "amount": Int("金额(分)"),
-                    "currency": S(),
-                    "channel": doc.nullable(S()),
-                    "status": S(enum=("INIT", "PENDING", "SUCCEEDED", "FAILED", "CANCELED", "EXPIRED")),
-                    "subject": S(),
-                    "channelTradeNo": doc.nullable(
-                        S("渠道交易号; a fiat trade number only for the order's merchant (X-Api-Key)")
-                    ),
-                    "paidAt": doc.nullable(S()),
-                    "expireAt": S(),
-                    "createdAt": S(),
-                }
-            )
-        ),
-        answer_example={"code": 200, "msg": OK_MSG, "data": ORDER_EXAMPLE},
-        error=ERROR,
-        error_example={"code": 404, "msg": "no order 1234567890; check the order number", "data": None},
-    ),
+    operation_class=doc_of.GET_ORDER,
 )
 async def get_order(orderId: str, request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     order, latest = await load(app_state, orderId)
@@ -321,36 +220,7 @@ async def get_order(orderId: str, request: Request[Any, Any, Any], app_state: Ap
     "/api/pay/orders/{orderId:str}/transactions/latest",
     operation_id="dryadLatestTransaction",
     summary="The order's latest transaction, with its QR code (seed 002)",
-    operation_class=doc.documented(
-        answer=envelope_of(
-            doc.obj(
-                {
-                    "id": doc.nullable(Int("交易流水ID; null unless the order's merchant asks (X-Api-Key)")),
-                    "orderId": Int(),
-                    "channel": S(),
-                    "clientType": S(),
-                    "status": S(),
-                    "qrBase64": S(),
-                    "createdAt": S(),
-                }
-            )
-        ),
-        answer_example={
-            "code": 200,
-            "msg": OK_MSG,
-            "data": {
-                "id": 9876543210,
-                "orderId": 1234567890,
-                "channel": "WECHAT",
-                "clientType": "NATIVE",
-                "status": "PENDING",
-                "qrBase64": "...",
-                "createdAt": "2025-11-23 12:00:00",
-            },
-        },
-        error=ERROR,
-        error_example={"code": 404, "msg": "order 1234567890 has no transaction yet", "data": None},
-    ),
+    operation_class=doc_of.LATEST_TRANSACTION,
 )
 async def latest_transaction(
     orderId: str, request: Request[Any, Any, Any], app_state: AppState
@@ -378,35 +248,7 @@ async def latest_transaction(
     summary="Health: database, watchers, rate (seed 002)",
     description="HTTP 200 with status UP or DEGRADED; HTTP 503 with code 500 and status DOWN when "
     "the database is unreachable.",
-    operation_class=doc.documented(
-        answer=envelope_of(
-            doc.obj(
-                {
-                    "status": S(enum=("UP", "DOWN", "DEGRADED")),
-                    "service": S(),
-                    "time": S(),
-                    "message": S(),
-                    "database": doc.obj({"status": S()}),
-                    "watchers": doc.obj({"status": S()}),
-                    "rate": doc.obj({"status": S()}),
-                },
-                required=("status", "service", "time", "message"),
-            )
-        ),
-        answer_example={
-            "code": 200,
-            "msg": OK_MSG,
-            "data": {
-                "status": "UP",
-                "service": "dryad-payment",
-                "time": "2025-11-23 12:00:00",
-                "message": "支付模块服务运行正常",
-            },
-        },
-        error=ERROR,
-        error_example={"code": 500, "msg": "DOWN", "data": None},
-        error_statuses=(503,),
-    ),
+    operation_class=doc_of.HEALTH,
 )
 async def health_check(app_state: AppState) -> Response[Any]:
     report = await health.check(app_state)
