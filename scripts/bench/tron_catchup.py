@@ -19,6 +19,11 @@ ratio to real time (one TRON block every 3 s) and the ratios to the
 baselines. Goals: ≥ 100 blocks/s, 1 request per block whatever the
 number of addresses.
 
+Then, following the head (issue 17): a chain advancing one block per watcher
+step, with and without reading the head blocks above the solid head (the
+"seen, confirming" sign on the cashier page), counting the node requests
+per new block. Goal: at most one more request per block.
+
     .venv/bin/python -m scripts.bench.tron_catchup [--blocks 600] [--batch 100] [--concurrency 8]
 """
 
@@ -180,6 +185,42 @@ def fresh_db(folder: Path, name: str) -> str:
     return url
 
 
+async def follow_pass(db_url: str, track: bool, blocks: int = 60) -> float:
+    """Node requests per new block while the watcher follows the head, one
+    step per block (its 3 s poll on a chain producing a block every 3 s)."""
+    from tests.fakes.tron_chain import TronChain
+    from tests.fakes.tron_node import TronNodeSim
+
+    await add_wallets(db_url, 1)
+    chain = TronChain(seed=SEED, first_block=FIRST, head=FIRST + 200, noise_usdt=20, noise_other=5)
+    engine = create_engine(db_url)
+    with TronNodeSim(chain) as node:
+        reader = TronReader(TronNodeClient([node.url]), usdt_contract=TRON_USDT_CONTRACT)
+        config = StreamerConfig(
+            chain="tron", rules=rules_for(Settings(), "tron"), poll_seconds=0,
+            start_block=chain.solid, track_unconfirmed=track,
+        )  # fmt: skip
+        streamer = Streamer(reader, create_session_factory(engine), config)
+        try:
+            while (await streamer.run_step()).kind != "caught_up":
+                pass
+            before = reader.requests
+            for _ in range(blocks):
+                chain.advance(1)
+                step = await streamer.run_step()
+                if step.kind == "error":
+                    raise SystemExit(f"following the head: {step.error}")
+            return (reader.requests - before) / blocks
+        finally:
+            await reader.aclose()
+            await engine.dispose()
+
+
+def summarise_follow(off: float, on: float) -> None:
+    print(f"\nfollowing the head, requests per block: {off:.2f} final blocks only, {on:.2f} with head blocks")
+    report(Figure("tron: extra requests per block, head blocks read", on - off, "req", "<= 1.0"))
+
+
 def summarise(passes: list[Pass], args: argparse.Namespace) -> None:
     print(
         f"\nTRON catch-up: {args.transfers} unrelated USDT transfers + 20 other txs per block, "
@@ -250,6 +291,9 @@ def main() -> None:
         proc, url = start_simulator(args, head)
         try:
             summarise(asyncio.run(run(args, (url, db_one, db_many), proc.pid, Path(folder))), args)
+            off = asyncio.run(follow_pass(fresh_db(Path(folder), "follow-off.db"), track=False))
+            on = asyncio.run(follow_pass(fresh_db(Path(folder), "follow-on.db"), track=True))
+            summarise_follow(off, on)
         finally:
             proc.terminate()
             proc.wait()
