@@ -1,11 +1,10 @@
 """The checkout face (seed 001): the back-end calls of a payment template.
 
 POST /api/order/info, /api/order/audio, /api/order/status take `order_id`,
-or `out_order_id` + `pid` with that merchant's key (`X-Api-Key: <pid>:<key>`:
-merchant order numbers are guessable, platform order ids are not);
-/api/order/qrcode takes `order_id` only. Bodies
-are JSON or form-encoded; the `?_time=` cache-buster is ignored, and every
-answer carries `Cache-Control: no-store`.
+or `out_order_id` + `pid` with that merchant's key (`X-Api-Key`: order numbers
+are guessable, order ids are not); /api/order/qrcode takes `order_id` only.
+Bodies are JSON or form-encoded; the `?_time=` cache-buster is ignored, and
+every answer carries `Cache-Control: no-store`.
 
 The seed shows bare objects on success and no error shape; errors here are
 `{"code": <HTTP status>, "msg": "..."}` with that HTTP status (400 bad input,
@@ -82,8 +81,7 @@ async def find_order(state: AppState, request: Request[Any, Any, Any], *, by_id_
     out_order_id, pid = _text(fields, "out_order_id"), _text(fields, "pid", 32)
     if not out_order_id or not pid:
         raise BadInput("give order_id, or out_order_id together with pid")
-    # Anyone can guess a merchant's order numbers; only the merchant itself
-    # may look its orders up by them (seed 001 keeps qrcode to order_id too).
+    # Order numbers are guessable: only their merchant looks orders up by them.
     merchant = await common.key_merchant(state, request)
     if merchant is None or merchant.pid != pid:
         raise Forbidden(
