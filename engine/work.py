@@ -78,6 +78,10 @@ class WorkRunner(Protocol):
         """Run `work` whole; its statements are durable when this returns,
         and none of them are when it raises."""
 
+    async def read(self, work: Work[T]) -> T:
+        """Run a unit that only reads, without waiting for or taking the
+        write lock (its statements see committed data)."""
+
     async def close(self) -> None:
         """Finish every unit already submitted, then release the database."""
 
@@ -91,6 +95,10 @@ class ConnectionRunner:
 
     async def run(self, work: Work[T]) -> T:
         async with self._engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    async def read(self, work: Work[T]) -> T:
+        async with self._engine.connect() as conn:
             return await conn.run_sync(work)
 
     async def close(self) -> None:
@@ -120,6 +128,13 @@ class GroupCommitWriter:
             sync_url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False}
         )
         _install_writer_hooks(self._engine)
+        # Reads: a second connection in autocommit (no BEGIN, so no lock and
+        # nothing to wait for in WAL mode), also used on the loop thread.
+        self._read_engine = create_sync_engine(
+            sync_url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False}
+        )
+        _install_reader_hooks(self._read_engine)
+        self._read_conn: Connection | None = None
         self._checkpoints = _Checkpointer(str(make_url(url).database))
         self._conn: Connection | None = None
         self._queue: list[_Unit] = []
@@ -144,6 +159,24 @@ class GroupCommitWriter:
         self._wakeup.set()
         return await future
 
+    async def read(self, work: Work[T]) -> T:
+        if self._closing:
+            raise Unavailable("the server is shutting down; retry the request")
+        delay, deadline = 0.0005, time.monotonic() + self.lock_wait_s
+        while True:
+            if self._read_conn is None:
+                self._read_conn = self._read_engine.connect()
+            try:
+                try:
+                    return work(self._read_conn)
+                finally:
+                    self._read_conn.rollback()  # ends SQLAlchemy's transaction; nothing was begun in SQLite
+            except OperationalError as exc:  # a WAL being recovered or reset: rare, short
+                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
     async def close(self) -> None:
         """Refuse new units, finish the queued ones, release the connection."""
         self._closing = True
@@ -155,6 +188,10 @@ class GroupCommitWriter:
             self._conn.close()
             self._conn = None
         self._engine.dispose()
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
+        self._read_engine.dispose()
         self._checkpoints.close()
 
     async def _drain_forever(self) -> None:
@@ -269,6 +306,14 @@ def _install_writer_hooks(engine: Any) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _install_reader_hooks(engine: Any) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # autocommit: each statement its own snapshot
+        for pragma in ("journal_mode=WAL", "busy_timeout=0", "query_only=ON"):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
 class _Checkpointer:

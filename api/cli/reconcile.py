@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command
 from api.cli.timewindow import add_window_arguments, window
+from engine.audit.blocks import ReconcileIncomplete
+from engine.audit.findings import summarize
 from engine.errors import UsdtPayError
 
 if TYPE_CHECKING:
@@ -85,7 +87,6 @@ def chosen(settings: Settings, args: argparse.Namespace) -> tuple[list[str], lis
 
 
 async def run(settings: Settings, args: argparse.Namespace, console: Console) -> Report:
-    from engine.audit.blocks import ReconcileIncomplete
     from engine.audit.run import OrderTiming, Report, reconcile_chain_window
     from engine.db import create_engine, create_session_factory
     from watchers.readers import build_reader
@@ -156,7 +157,6 @@ def chosen_exchanges(settings: Settings, args: argparse.Namespace) -> list[str]:
 async def _exchange(
     settings: Settings, sessions: SessionFactory, exchange: str, since: datetime, until: datetime
 ) -> tuple[Any, list[Finding]]:
-    from engine.audit.blocks import ReconcileIncomplete
     from engine.audit.exchanges import reconcile_exchange_window
     from watchers.exchanges.build import reader_for_account
 
@@ -176,7 +176,6 @@ async def _fiat(
     settings: Settings, sessions: SessionFactory, names: list[str], since: datetime, until: datetime
 ) -> list[Finding]:
     from bridges.registry import build_channels, close_channels
-    from engine.audit.blocks import ReconcileIncomplete
     from engine.audit.channels import ChannelView
     from engine.audit.run import reconcile_fiat_window
 
@@ -237,13 +236,15 @@ def verdict(report: Report) -> str:
     return text + (f"; {decided} operator decision(s) listed above" if decided else "")
 
 
-def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
+def _table(title: str) -> Any:
     from rich.table import Table
 
-    from engine.audit.findings import summarize
+    return Table(title=title)
 
+
+def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
     console.print(f"window {report.start:%Y-%m-%d %H:%M:%S}Z .. {report.end:%Y-%m-%d %H:%M:%S}Z")
-    scans = Table(title="sources read")
+    scans = _table("sources read")
     for column in ("source", "blocks", "final head", "addresses", "on chain", "in db", "note"):
         scans.add_column(column)
     for s in report.scans:
@@ -254,7 +255,7 @@ def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
     for name in report.channels:
         scans.add_row(name, "-", "-", "-", "-", "-", "queried per payment")
     console.print(scans)
-    summary = Table(title="findings")
+    summary = _table("findings")
     summary.add_column("source")
     summary.add_column("kind")
     summary.add_column("count", justify="right")
@@ -272,7 +273,7 @@ def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
     render_decisions(report, console)
     attention = [f for f in report.findings if f.needs_attention]
     if attention:
-        detail = Table(title=f"needs attention ({len(attention)})")
+        detail = _table(f"needs attention ({len(attention)})")
         for column in ("kind", "order", "hash / trade no", "expected", "chain", "db", "what"):
             detail.add_column(column, overflow="fold")
         for f in attention[:SHOWN_FINDINGS]:
@@ -295,7 +296,6 @@ def render(report: Report, console: Console, files: tuple[Path, Path]) -> None:
 def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from engine.audit.blocks import ReconcileIncomplete
     from engine.audit.report import write_files
 
     console = Console(stderr=False, width=max(Console().width, 140))

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine import amounts, money
 from engine.clock import Clock
 from engine.config import OrderSettings, Settings
-from engine.errors import BusinessRule, Conflict, UsdtPayError
+from engine.errors import BusinessRule, Conflict, NotFound, UsdtPayError
 from engine.ids import new_platform_id
 from engine.models import Merchant, Order
 from engine.orders import queries
@@ -67,6 +67,17 @@ async def create_order(
                 raise
     # Two failures without a stored order: a platform id collision twice.
     raise Conflict("the order could not be stored; retry the request")
+
+
+async def find_order(work: WorkRunner, merchant: Merchant, order_no: str) -> Order:
+    """The order `merchant` created as `order_no` (its own number space),
+    or NotFound. Read without SQLite's write lock (WorkRunner.read), so
+    queries never wait behind creates."""
+    stored = partial(queries.find_stored, merchant_id=merchant.id, order_no=order_no)
+    order = await work.read(stored)
+    if order is None:
+        raise NotFound(f"merchant {merchant.pid} has no order {order_no!r}")
+    return order
 
 
 async def assign_chain(

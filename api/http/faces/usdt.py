@@ -25,6 +25,7 @@ from engine.models import Merchant, Order
 from engine.notify.urls import check_notify_url
 from engine.orders import queries
 from engine.orders.schemas import Currency, NewOrder
+from engine.orders.service import find_order
 from engine.settlement import rules_for
 from engine.signing import compact_json, md5_verify
 from engine.supplement import SupplementRejected, check_order, ensure_hash_unused, verify_and_settle
@@ -203,8 +204,7 @@ async def query(request: Request[Any, Any, Any], app_state: AppState) -> Respons
     fields = await read_fields(request, allowed=QUERY_FIELDS, signed=True)
     merchant = await authenticate(app_state, request, fields)
     order_no = text_field(fields, "order_no", max_len=64)
-    async with app_state.sessions() as session:
-        order = await queries.require_by_merchant_no(session, merchant, order_no)
+    order = await find_order(app_state.work, merchant, order_no)
     return envelope(query_data(order))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from engine.db import create_engine
@@ -199,3 +200,29 @@ async def test_writer_connection_settings(db: Db) -> None:
     async with db.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(Wallet))
     assert count == 0
+
+
+def addresses(conn: Connection) -> set[str]:
+    return set(conn.execute(select(WALLETS.c.address)).scalars())
+
+
+async def test_reads_see_what_is_committed(any_db: Db) -> None:
+    await any_db.work.run(lambda c: add(c, 1))
+    assert await any_db.work.read(addresses) == {tron_address(1)}
+
+
+async def test_sqlite_reads_do_not_wait_for_the_write_lock(db: Db) -> None:
+    await db.work.run(lambda c: add(c, 1))
+    async with db.sessions() as holder:
+        holder.add(Wallet(chain="tron", address=tron_address(2), enabled=True, created_at=NOW))
+        await holder.flush()  # BEGIN IMMEDIATE: the write lock is held, the row not committed
+        seen = await asyncio.wait_for(db.work.read(addresses), 5)
+        await holder.commit()
+    assert seen == {tron_address(1)}
+    assert await db.work.read(addresses) == {tron_address(1), tron_address(2)}
+
+
+async def test_sqlite_reads_cannot_write(db: Db) -> None:
+    with pytest.raises(OperationalError, match="readonly"):
+        await db.work.read(lambda c: add(c, 1))
+    assert await stored(db) == set()
