@@ -105,3 +105,15 @@ async def test_the_setting_off_asks_nothing_above_the_solid_head(
     watcher.config = replace(watcher.config, track_unconfirmed=False)
     await until_caught_up(watcher)
     assert node.counts[HEAD_INFO] == 0 and await seen_rows(shop) == []
+
+
+async def test_a_head_transaction_looked_up_by_hash_says_how_far_it_is(
+    chain: TronChain, node: TronNodeSim, make_reader: ReaderFactory
+) -> None:
+    planned = chain.add_transfer(chain.head - 3, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", 5_000_000)
+    lookup = await make_reader([node]).transaction(planned.tx_hash)
+    assert (lookup.found, lookup.final, lookup.block_number) == (True, False, chain.head - 3)
+    assert (lookup.head, lookup.final_head) == (chain.head, chain.solid)
+    chain.advance(chain.solid_lag)
+    solid = await make_reader([node]).transaction(planned.tx_hash)
+    assert solid.final and solid.head is None  # final: no need to ask for the head
