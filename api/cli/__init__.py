@@ -59,7 +59,9 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
     args = parser.parse_args(argv)
-    # Settings (pydantic) load only now: `--help` and a usage error answer without them.
+    # Settings (pydantic) and what they need load only now: `--help` and a
+    # usage error answer without them.
+    from engine import merchant_keys
     from engine.config_file import ConfigError, load
 
     try:
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {exc.message}", file=sys.stderr)
         return 2
     name = args.cmd if getattr(args, "sub", None) is None else f"{args.cmd} {args.sub}"
+    merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
     try:
         code = commands[name](settings, args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
