@@ -367,8 +367,8 @@ class Settings(BaseSettings):
     quickpay: QuickPaySettings = QuickPaySettings()
     fiat: FiatSettings = FiatSettings()
     ops: OpsSettings = OpsSettings()
-    exchanges: ExchangeSettings = ExchangeSettings()
     epay: EpaySettings = EpaySettings()
+    exchanges: ExchangeSettings = ExchangeSettings()
 
     @classmethod
     def settings_customise_sources(
