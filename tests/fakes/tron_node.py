@@ -204,93 +204,100 @@ class RawJson:
         self.body = body
 
 
+class _Handler(BaseHTTPRequestHandler):
+    node: TronNodeSim  # set per server by _handler_for
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this, Nagle + the
+    # client's delayed ACK stall every keep-alive response by ~40 ms.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *_: Any) -> None:  # keep test output clean
+        return
+
+    def do_GET(self) -> None:
+        self._serve(b"")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._serve(self.rfile.read(length) if length else b"")
+
+    def _serve(self, raw: bytes) -> None:
+        node = self.node
+        path = self.path.split("?", 1)[0]
+        key = self.headers.get("TRON-PRO-API-KEY")
+        with node._lock:
+            node.counts[path] += 1
+            if key:
+                node.key_counts[key] += 1
+        refused = node.check_key(key)
+        if refused is not None:
+            return self._json(*refused)
+        fault = node.take_fault(path)
+        if fault is not None and self._fault(fault, key):
+            return None
+        try:
+            params = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return self._json(200, {"Error": "com.alibaba.fastjson.JSONException : syntax error"})
+        return self._answer(path, params if isinstance(params, dict) else {})
+
+    def _answer(self, path: str, params: dict[str, Any]) -> None:
+        node = self.node
+        result = node.answer(path, params)
+        if result is None:
+            return self._send(404, b"<html><body><h2>404 Not Found</h2></body></html>", "text/html")
+        if not result and isinstance(result, list | dict):
+            result = [] if node.empty_style == "list" else {}
+            if path.endswith(("getblockbynum", "gettransactioninfobyid", "gettransactionbyid")):
+                result = {}
+        if isinstance(result, RawJson):
+            if result.body == b"[]" and node.empty_style == "object":
+                return self._send(200, b"{}", "application/json")
+            return self._send(200, result.body, "application/json")
+        return self._json(200, result)
+
+    def _fault(self, fault: Fault, key: str | None) -> bool:
+        """Play a fault; False when the request should be answered normally after all."""
+        node, kind = self.node, fault.kind
+        if kind == "429":
+            self._send(429, b'{"Error":"Too Many Requests"}', "application/json", {"Retry-After": "1"})
+        elif kind == "403_suspended":
+            if key is not None:
+                node.suspended_until[key] = time.monotonic() + fault.suspend_s
+            msg = suspension_message(fault.suspend_s)
+            self._json(403, {"Success": False, "Error": msg, "StatusCode": 403})
+        elif kind in ("500", "502", "503"):
+            self._send(int(kind), b"<html><body><h1>Bad Gateway</h1></body></html>", "text/html")
+        elif kind == "timeout":
+            time.sleep(fault.delay_s)
+            return False
+        elif kind == "error_body":
+            self._json(200, {"Error": "class java.lang.NullPointerException : null"})
+        elif kind == "malformed":
+            self._send(200, b'[{"id":"7f0c', "application/json")
+        elif kind == "disconnect":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        return True
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json")
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the client gave up (timeout test): nothing to do
+            self.close_connection = True
+
+
 def _handler_for(node: TronNodeSim) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes: without this, Nagle + the
-        # client's delayed ACK stall every keep-alive response by ~40 ms.
-        disable_nagle_algorithm = True
-
-        def log_message(self, *_: Any) -> None:  # keep test output clean
-            return
-
-        def do_GET(self) -> None:
-            self._serve(b"")
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            self._serve(self.rfile.read(length) if length else b"")
-
-        def _serve(self, raw: bytes) -> None:
-            path = self.path.split("?", 1)[0]
-            key = self.headers.get("TRON-PRO-API-KEY")
-            with node._lock:
-                node.counts[path] += 1
-                if key:
-                    node.key_counts[key] += 1
-            refused = node.check_key(key)
-            if refused is not None:
-                return self._json(*refused)
-            fault = node.take_fault(path)
-            if fault is not None and self._fault(fault, key):
-                return None
-            try:
-                params = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                return self._json(200, {"Error": "com.alibaba.fastjson.JSONException : syntax error"})
-            result = node.answer(path, params if isinstance(params, dict) else {})
-            if result is None:
-                return self._send(404, b"<html><body><h2>404 Not Found</h2></body></html>", "text/html")
-            if not result and isinstance(result, list | dict):
-                result = [] if node.empty_style == "list" else {}
-                if path.endswith(("getblockbynum", "gettransactioninfobyid", "gettransactionbyid")):
-                    result = {}
-            if isinstance(result, RawJson):
-                if result.body == b"[]" and node.empty_style == "object":
-                    return self._send(200, b"{}", "application/json")
-                return self._send(200, result.body, "application/json")
-            return self._json(200, result)
-
-        def _fault(self, fault: Fault, key: str | None) -> bool:
-            """Play a fault; False when the request should be answered normally after all."""
-            kind = fault.kind
-            if kind == "429":
-                self._send(429, b'{"Error":"Too Many Requests"}', "application/json", {"Retry-After": "1"})
-            elif kind == "403_suspended":
-                if key is not None:
-                    node.suspended_until[key] = time.monotonic() + fault.suspend_s
-                msg = suspension_message(fault.suspend_s)
-                self._json(403, {"Success": False, "Error": msg, "StatusCode": 403})
-            elif kind in ("500", "502", "503"):
-                self._send(int(kind), b"<html><body><h1>Bad Gateway</h1></body></html>", "text/html")
-            elif kind == "timeout":
-                time.sleep(fault.delay_s)
-                return False
-            elif kind == "error_body":
-                self._json(200, {"Error": "class java.lang.NullPointerException : null"})
-            elif kind == "malformed":
-                self._send(200, b'[{"id":"7f0c', "application/json")
-            elif kind == "disconnect":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return True
-
-        def _json(self, status: int, payload: Any) -> None:
-            self._send(status, json.dumps(payload).encode(), "application/json")
-
-        def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (extra or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:  # the client gave up (timeout test): nothing to do
-                self.close_connection = True
-
-    return Handler
+    return type("Handler", (_Handler,), {"node": node})
 
 
 def main() -> None:
