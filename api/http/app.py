@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, get
@@ -36,9 +36,10 @@ async def healthz() -> dict[str, bool]:
 MAX_REQUEST_BODY = 256 * 1024
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
-    # Merchants' signing keys open (and are sealed) with this from now on.
-    merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
+def _lifespan(
+    settings: Settings, clock: Clock | None
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """The app's long-lived parts: database engine, unit-of-work runner, channels."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -59,6 +60,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             await close_channels(app.state.app_state.channels)
             await work.close()
             await engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    # Merchants' signing keys open (and are sealed) with this from now on.
+    merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
+    lifespan = _lifespan(settings, clock)
 
     def provide_app_state(state: State) -> AppState:
         value: AppState = state.app_state
