@@ -23,7 +23,7 @@ def offenders(path: Path) -> list[str]:
     text = path.read_text()
     rel = path.relative_to(ROOT)
     found = []
-    lines = text.count("\n") + 1
+    lines = len(text.splitlines())
     if lines > MAX_MODULE_LINES:
         found.append(f"{rel}: module has {lines} lines (max {MAX_MODULE_LINES}); split it by concern")
     for node in ast.walk(ast.parse(text, filename=str(rel))):
