@@ -1,7 +1,8 @@
 """Watcher leases: one process watches a chain, and says how it is doing.
 
 A watcher claims its chain's row at start: refused (WatcherHeld, naming the
-holder) while another process holds it and still beats. Every step beats:
+holder) while another process holds it and still beats; a holder on this
+host whose process is gone (SIGKILL, crash) is taken over at once. Every step beats:
 a success clears `failing_since`, a failure records the error and keeps the
 time the failing began. Readers (engine.monitoring) tell running, failing,
 stopped and never-started watchers apart from these rows in any process.
@@ -41,7 +42,22 @@ def stale_after(poll_seconds: float, max_backoff_s: float = MAX_BACKOFF_S) -> ti
 
 
 def is_live(lease: WatcherLease, now: datetime, stale: timedelta) -> bool:
-    return not lease.released and now - lease.heartbeat_at < stale
+    return not lease.released and now - lease.heartbeat_at < stale and not died_here(lease.holder)
+
+
+def died_here(holder: str) -> bool:
+    """A holder on this host whose process no longer exists (killed, crashed):
+    its restart takes the chain at once instead of waiting out the stale time."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False  # exists under another user / not a pid: treat as alive
+    return False
 
 
 async def get_lease(session: AsyncSession, chain: str) -> WatcherLease | None:

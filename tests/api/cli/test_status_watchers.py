@@ -33,10 +33,11 @@ async def test_status_shows_a_failing_watcher(db: Db) -> None:
 async def test_second_watcher_is_refused_naming_the_holder(db: Db) -> None:
     settings = unreachable_settings(db)
     first = await failing_watcher(db, settings)
-    second = Streamer(build_reader(settings, "eth"), db.sessions, streamer_config(settings, "eth"))
+    reader = build_reader(settings, "eth")
+    second = Streamer(reader, db.sessions, streamer_config(settings, "eth"))
     with pytest.raises(WatcherHeld, match=f"already watched by process {first.holder}"):
         await second.claim(holder="otherhost:1")  # another process on another host
-    await second.reader.aclose()
+    await reader.aclose()
 
 
 def test_usdtpay_watch_refuses_a_held_chain(
@@ -52,3 +53,21 @@ def test_usdtpay_watch_refuses_a_held_chain(
     err = capsys.readouterr().err
     assert code == 2
     assert "the eth chain is already watched by process otherhost:4242" in err
+
+
+async def test_a_killed_watchers_restart_takes_its_chain(db: Db) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    settings = unreachable_settings(db)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid names no process now
+    readers = [build_reader(settings, "eth"), build_reader(settings, "eth")]
+    killed, restart = (Streamer(r, db.sessions, streamer_config(settings, "eth")) for r in readers)
+    await killed.claim(holder=f"{socket.gethostname()}:{dead.pid}")  # a lease it never released
+    await restart.claim()  # not refused: the holder's process is gone
+    with pytest.raises(WatcherHeld, match=f"already watched by process {restart.holder}"):
+        await killed.claim(holder="otherhost:1")  # the new holder is alive: refused as before
+    for reader in readers:
+        await reader.aclose()
