@@ -6,7 +6,8 @@ prints the functions with the most samples (own and inclusive) and keeps
 the collapsed stacks (for a flame graph) in the given file.
 
     .venv/bin/pip install py-spy   # or: uv pip install --python .venv/bin/python py-spy
-    python -m scripts.bench._profile [create|query|healthz] [--db sqlite] [--seconds 10] [--out FILE]
+    python -m scripts.bench._profile [create|query|cashier_info|healthz] [--db sqlite]
+        [--seconds 10] [--out FILE]
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ def requests_for(kind: str, server: Server, url: str, folder: Path, seconds: flo
     if kind == "create":
         bodies = _data.create_bodies("prof", int(4000 * seconds))
         return server.base + "/api/pay/create", write_lines(bodies, folder, "b.txt"), "POST"
-    if kind == "query":
+    if kind in ("query", "cashier_info"):
         _data.populate(server.base, url, folder, 2000)
-        paths = _data.query_paths([n for _, n in _data.order_rows(url, 2000)])
+        rows = _data.order_rows(url, 2000)
+        if kind == "query":
+            paths = _data.query_paths([n for _, n in rows])
+        else:
+            paths = _data.cashier_paths([i for i, _ in rows], "cashier_info")
         return server.base, write_lines(paths, folder, "q.txt"), "GET"
     return server.base, write_lines(["/healthz"], folder, "h.txt"), "GET"
 
@@ -56,7 +61,8 @@ def top(collapsed: Path, limit: int = 40) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("kind", nargs="?", default="create", choices=["create", "query", "healthz"])
+    kinds = ["create", "query", "cashier_info", "healthz"]
+    parser.add_argument("kind", nargs="?", default="create", choices=kinds)
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--out", type=Path, default=Path("/tmp/usdtpay-profile.txt"))
