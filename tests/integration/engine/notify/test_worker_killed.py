@@ -33,8 +33,13 @@ async def start_worker(url: str) -> asyncio.subprocess.Process:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), 30)
-    assert line.strip() == b"ready", line
+    try:  # a loaded machine may take long to import; a worker that never got ready must not outlive the test
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
+        assert line.strip() == b"ready", line
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
     return proc
 
 
