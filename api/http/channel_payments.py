@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from api.http.state import AppState
 from engine.db import unit_of_work
 from engine.errors import Unavailable, UsdtPayError
+from engine.fiat import queries as fiat_queries
 from engine.fiat import service as fiat
 from engine.fiat.channel import Channel, ChannelError, ClientKind, PaymentCreated, PaymentRequest
 from engine.models import ChannelPayment, Order
@@ -95,7 +96,9 @@ async def _open_or_reuse(
     committed before the channel is asked (the database is not held across it)."""
     async with unit_of_work(state.sessions) as session:
         order = await queries.require_order(session, order_id)
-        previous = await fiat.latest_payment(session, order_id, channel=channel_name, client_type=kind.value)
+        previous = await fiat_queries.pending_payment_of_kind(
+            session, order_id, channel=channel_name, client_type=kind.value
+        )
         payable = order.status == "pending" and state.now() < order.expires_at
         if (
             payable

@@ -122,25 +122,6 @@ def check_means(order: Order, channel: str) -> None:
         )
 
 
-async def latest_payment(
-    session: AsyncSession, order_id: int, *, channel: str, client_type: str
-) -> ChannelPayment | None:
-    """The newest pending payment of this kind, so a repeated request can be
-    answered with the pay data already issued."""
-    stmt = (
-        select(ChannelPayment)
-        .where(
-            ChannelPayment.order_id == order_id,
-            ChannelPayment.channel == channel,
-            ChannelPayment.client_type == client_type,
-            ChannelPayment.status == "pending",
-        )
-        .order_by(ChannelPayment.created_at.desc())
-        .limit(1)
-    )
-    return (await session.scalars(stmt)).first()
-
-
 async def record_created(
     session: AsyncSession, payment_id: int, *, pay_data: dict[str, Any], channel_trade_no: str = ""
 ) -> ChannelPayment:

@@ -7,9 +7,8 @@ Bodies are JSON or form-encoded; the `?_time=` cache-buster is ignored, and
 every answer carries `Cache-Control: no-store`.
 
 The seed shows bare objects on success and no error shape; errors here are
-`{"code": <HTTP status>, "msg": "..."}` with that HTTP status (400 bad input,
-403 lookup by out_order_id without the merchant's key, 404 unknown order,
-429 slow down).
+`{"code": <HTTP status>, "msg": "..."}` with that HTTP status (400, 403 a
+lookup by out_order_id without the merchant's key, 404, 429 slow down).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from api.http.wire import client_ip, read_fields
 from engine import money
 from engine.errors import BadInput, Forbidden, NotFound, TooManyRequests, UsdtPayError
 from engine.exchanges.ports import PLAT_OF
+from engine.fiat import queries as fiat_queries
 from engine.models import ChannelPayment, Order
 from engine.orders.schemas import OrderStatus
 
@@ -385,7 +385,7 @@ async def order_qrcode(request: Request[Any, Any, Any], app_state: AppState) -> 
     if order.chain is not None:
         return ok(usdt_qrcode(app_state, order))
     async with app_state.sessions() as session:
-        payment = await common.latest_payment(session, order.id, with_pay_data=True)
+        payment = await fiat_queries.newest_payment(session, order.id, with_pay_data=True)
     if payment is None:
         raise NotFound("no payment has been started for this order yet; the payer chooses a channel first")
     return ok(fiat_qrcode(app_state, order, payment))

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Request
 from litestar.exceptions import HTTPException
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.http.browser_guard import refuse_browser_create
@@ -24,10 +23,11 @@ from api.http.client_address import in_networks, parse_ip
 from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import amounts, money
+from engine.db import unit_of_work
 from engine.errors import BadInput, BusinessRule, Forbidden, NotFound, TooManyRequests
 from engine.merchant_keys import api_key_matches
 from engine.merchants import get_merchant
-from engine.models import ChannelPayment, Merchant, Order
+from engine.models import Merchant, Order
 from engine.notify.urls import check_notify_url
 from engine.orders import queries
 from engine.orders.schemas import OrderStatus
@@ -189,23 +189,6 @@ async def load_merchant_order(state: AppState, pid: str, order_no: str) -> Order
     return order
 
 
-async def latest_payment(
-    session: AsyncSession, order_id: int, *, with_pay_data: bool = False
-) -> ChannelPayment | None:
-    """The order's newest channel payment (any channel, any state); with
-    `with_pay_data`, the newest one whose channel answered with pay data."""
-    stmt = (
-        select(ChannelPayment)
-        .where(ChannelPayment.order_id == order_id)
-        .order_by(ChannelPayment.created_at.desc(), ChannelPayment.id.desc())
-        .limit(20)
-    )
-    for payment in await session.scalars(stmt):
-        if not with_pay_data or "created" in (payment.pay_data or {}):
-            return payment
-    return None
-
-
 def shown_status(order: Order, now: datetime) -> str:
     """The status a payer sees: a pending order past its expiry reads as
     expired at once, although settlement still honours the late window."""
@@ -279,7 +262,7 @@ async def pick_chain(state: AppState, order_id: int, chain: str, *, source: str 
     picked USDT at the cashier; asking again answers the same reservation.
     `source` is the asking client's address (see open_pick_holder)."""
     now = state.now()
-    async with state.sessions() as session:
+    async with unit_of_work(state.sessions) as session:
         order = await queries.get_order(session, order_id, for_update=True)
         if order is None:
             raise NotFound(f"no order {order_id}; check the order number")
@@ -302,5 +285,4 @@ async def pick_chain(state: AppState, order_id: int, chain: str, *, source: str 
         if order.open_create:
             order.picked_by = await open_pick_holder(state, session, chain, source)
         await assign_chain(session, order, chain, settings=state.settings, clock=state.clock)
-        await session.commit()
     return order

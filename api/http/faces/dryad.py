@@ -25,6 +25,7 @@ from api.http.state import AppState
 from api.http.wire import client_ip, read_fields, text_field
 from engine.errors import BadInput, BusinessRule, Conflict, NotFound, Unavailable, UpstreamError, UsdtPayError
 from engine.exchanges.ports import PLAT_OF
+from engine.fiat import queries as fiat_queries
 from engine.fiat.channel import ClientKind
 from engine.models import ChannelPayment, Order
 from engine.orders.schemas import Currency, NewOrder
@@ -199,7 +200,7 @@ def order_data(
 async def load(state: AppState, order_id: str) -> tuple[Order, ChannelPayment | None]:
     order = await common.load_order(state, common.parse_order_id(order_id, "orderId"))
     async with state.sessions() as session:
-        latest = await common.latest_payment(session, order.id)
+        latest = await fiat_queries.newest_payment(session, order.id)
     return order, latest
 
 

@@ -115,10 +115,10 @@ class Faces:
 
     async def pay_fiat(self, order_id: int | str, trade_no: str = "4200001234567890") -> None:
         """Settle the order's latest channel payment as the channel's callback would."""
-        from api.http.faces.common import latest_payment
+        from engine.fiat.queries import newest_payment
 
         async with self.db.sessions() as session:
-            payment = await latest_payment(session, int(order_id))
+            payment = await newest_payment(session, int(order_id))
             assert payment is not None
             event = ChannelEvent(payment.out_trade_no, trade_no, payment.amount_fen, PaymentStatus.PAID, None)
             await fiat.settle_channel_event(session, event, payment.channel, self.clock.now())
