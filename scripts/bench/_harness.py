@@ -68,6 +68,8 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
             "USDTPAY_LOG_LEVEL": "WARNING",
             # The per-merchant / per-IP limit would otherwise answer 429 to a benchmark.
             "USDTPAY_API__RATE_LIMIT_PER_MINUTE": "1000000000",
+            # A run that sends bad signatures on purpose must not lock the source out.
+            "USDTPAY_API__FAILED_SIGNATURES_PER_MINUTE": "1000000000",
             "USDTPAY_NOTIFY__ALLOW_HOSTS": '["localhost", "127.0.0.0/8", "::1/128"]',
         }
     )
