@@ -8,7 +8,6 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.models import Merchant, Order
@@ -69,13 +68,6 @@ async def get_by_merchant_no(
     """A merchant's order by its number: those it created with its key or
     signature, or (open_create) those created from a trusted network only."""
     return (await session.scalars(_by_merchant_no(merchant_id, order_no, open_create))).one_or_none()
-
-
-def find_by_merchant_no(
-    session: Session, merchant_id: int, order_no: str, *, open_create: bool = False
-) -> Order | None:
-    """get_by_merchant_no inside a sync unit of work (engine.work)."""
-    return session.scalars(_by_merchant_no(merchant_id, order_no, open_create)).one_or_none()
 
 
 async def require_by_merchant_no(session: AsyncSession, merchant: Merchant, order_no: str) -> Order:
