@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, get
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 
 from api.http import docs, errors, metrics, pages, receivers
 from api.http.faces import cashier, checkout, dryad, epay, quickpay, usdt
-from api.http.state import AppState
-from bridges.registry import build_channels, close_channels
+from api.http.state import app_lifespan, provide_app_state
 from engine import merchant_keys
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock
 from engine.config import Settings
-from engine.db import create_engine, create_session_factory
-from engine.work import create_runner
 
 
 @get(
@@ -36,42 +30,10 @@ async def healthz() -> dict[str, bool]:
 MAX_REQUEST_BODY = 256 * 1024
 
 
-def _lifespan(
-    settings: Settings, clock: Clock | None
-) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """The app's long-lived parts: database engine, unit-of-work runner, channels."""
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        sessions = create_session_factory(engine)
-        work = create_runner(settings.database_url, sessions)
-        app.state.app_state = AppState(
-            settings=settings,
-            engine=engine,
-            sessions=sessions,
-            clock=clock or SystemClock(),
-            work=work,
-            channels=build_channels(settings, clock=clock),
-        )
-        try:
-            yield
-        finally:
-            await close_channels(app.state.app_state.channels)
-            await work.close()
-            await engine.dispose()
-
-    return lifespan
-
-
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     # Merchants' signing keys open (and are sealed) with this from now on.
     merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
-    lifespan = _lifespan(settings, clock)
-
-    def provide_app_state(state: State) -> AppState:
-        value: AppState = state.app_state
-        return value
+    lifespan = app_lifespan(settings, clock)
 
     from api.http.admin import routes as admin_routes  # the operator console
 

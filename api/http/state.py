@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from litestar import Litestar
+from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.http.ratelimit import RateLimiter
-from engine.clock import Clock
+from bridges.registry import build_channels, close_channels
+from engine.clock import Clock, SystemClock
 from engine.config import OrderSettings, Settings
-from engine.db import SessionFactory
+from engine.db import SessionFactory, create_engine, create_session_factory
 from engine.fiat.channel import Channel
 from engine.merchants import MerchantCache
 from engine.models import Merchant, Order
 from engine.orders.schemas import NewOrder
 from engine.orders.service import create_order
-from engine.work import WorkRunner
+from engine.work import WorkRunner, create_runner
 
 # "I have paid" checks per minute: per source address and per order, and in
 # all (a TRON check costs 2-3 node requests: 30/min stays far inside
@@ -59,3 +64,37 @@ class AppState:
         return await create_order(
             self.work, merchant, new, settings=self.settings, clock=self.clock, orders=orders
         )
+
+
+def app_lifespan(
+    settings: Settings, clock: Clock | None
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """The app's long-lived parts: database engine, unit-of-work runner, channels."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        work = create_runner(settings.database_url, sessions)
+        app.state.app_state = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            clock=clock or SystemClock(),
+            work=work,
+            channels=build_channels(settings, clock=clock),
+        )
+        try:
+            yield
+        finally:
+            await close_channels(app.state.app_state.channels)
+            await work.close()
+            await engine.dispose()
+
+    return lifespan
+
+
+def provide_app_state(state: State) -> AppState:
+    """The `app_state` dependency of every route handler."""
+    value: AppState = state.app_state
+    return value

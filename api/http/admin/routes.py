@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
 from api.http.admin import dashboard, login, merchants, ops, orders, transfers
 from api.http.admin.context import admin_context
 from api.http.admin.render import on_error
-from api.http.state import AppState
-from engine.clock import Clock, SystemClock
+from api.http.state import app_lifespan, provide_app_state
+from engine.clock import Clock
 from engine.config import Settings
-from engine.db import create_engine, create_session_factory
-from engine.work import create_runner
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -59,35 +55,9 @@ def routers(settings: Settings) -> list[Any]:
 def create_admin_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     """The console alone, for `admin.bind` (e.g. a port reachable over a VPN
     only); the same state as the API app, built the same way."""
-    from bridges.registry import build_channels, close_channels
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        sessions = create_session_factory(engine)
-        work = create_runner(settings.database_url, sessions)
-        app.state.app_state = AppState(
-            settings=settings,
-            engine=engine,
-            sessions=sessions,
-            clock=clock or SystemClock(),
-            work=work,
-            channels=build_channels(settings, clock=clock),
-        )
-        try:
-            yield
-        finally:
-            await close_channels(app.state.app_state.channels)
-            await work.close()
-            await engine.dispose()
-
-    def provide_app_state(state: State) -> AppState:
-        value: AppState = state.app_state
-        return value
-
     return Litestar(
         route_handlers=console_routers(),
-        lifespan=[lifespan],
+        lifespan=[app_lifespan(settings, clock)],
         logging_config=None,
         dependencies={"app_state": Provide(provide_app_state, sync_to_thread=False)},
         openapi_config=None,
