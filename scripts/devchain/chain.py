@@ -145,6 +145,7 @@ class Devchain:
     async def mine(self, blocks: int) -> None:
         """Mine `blocks` empty blocks and return once the node reports them."""
         target = await self.head() + blocks
+        await self._keep_up_with_the_clock()
         await self.w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
         # A supplement right after mining once found its tx not yet final on
         # a loaded CI box (cause not pinned down); reading the head back
@@ -154,6 +155,16 @@ class Devchain:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"anvil did not reach block {target} within 10 s")
             await asyncio.sleep(0.01)
+
+    async def _keep_up_with_the_clock(self) -> None:
+        # anvil's block clock drifts and can fall behind wall time (foundry
+        # issue 8217): a payment mined right after an order was created once
+        # carried a time a whole second before the order. A real chain's
+        # timestamps follow wall time, so the next block gets at least now.
+        latest = await self.w3.eth.get_block("latest")
+        now = int(time.time())
+        if int(latest["timestamp"]) < now:
+            await self.w3.provider.make_request("evm_setNextBlockTimestamp", [hex(now)])  # type: ignore[arg-type]
 
     async def head(self) -> int:
         return int(await self.w3.eth.block_number)
