@@ -15,7 +15,7 @@ from playwright.async_api import expect
 
 from engine.config import ExchangeSettings
 from tests.dbharness import Db
-from tests.e2e.browser import DESKTOP, Browser, LiveServer, screenshot, start_live_server
+from tests.e2e.browser import DESKTOP, Browser, LiveServer, card_shot, screenshot, start_live_server
 from tests.factories import signed
 from tests.integration.engine.exchanges.support import Sims, add_account, credentials, running_sims
 
@@ -103,6 +103,9 @@ async def test_the_page_shows_the_exchange_account_and_exact_amount_in_both_lang
     await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
     await page.goto(f"{server.base_url}/cashier.html?orderId={created['plat_order_no']}")
     await expect_exchange_shown(page, exchange, "zh", created)
+    await card_shot(
+        page, f"card-exchange-{exchange}-zh"
+    )  # README: api/http/static/docs/cashier-exchange-okx.png
     await expect(page.locator("#claim-label")).to_contain_text(SHOWN[exchange]["zh"][0].split()[0])
     await page.locator("button.copy[data-copy='exchange-amount']").click()
     assert await page.evaluate("navigator.clipboard.readText()") == created["amount"]  # whole, not grouped
@@ -144,5 +147,6 @@ async def test_a_phone_shows_the_steps_without_sideways_scrolling(
     page = await browser.mobile_page()
     await page.goto(f"{server.base_url}/cashier.html?orderId={created['plat_order_no']}")
     await expect_exchange_shown(page, "htx", "zh", created)
+    await card_shot(page, "card-exchange-htx-phone")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await screenshot(page, "mobile-exchange-htx")
