@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from engine.chain import ChainReader, Heads, UnconfirmedReader
 from engine.clock import Clock, SystemClock
@@ -31,7 +30,7 @@ from engine.redact import mask_urls_in
 from engine.seen.queries import prune_below
 from engine.seen.service import record_seen
 from engine.settlement import IngestResult, MatchRules, advance_cursor, ingest, init_cursor, record_heads
-from engine.settlement.lease import beat_failed, beat_ok, claim, holder_id, release, stale_after
+from engine.settlement.lease import beat_ok, give_back, holder_id, note_failure, stale_after, take
 from watchers.errors import ProviderError, RangeTooLarge
 
 log = logging.getLogger("usdtpay.watch")
@@ -116,24 +115,13 @@ class Streamer:
         `holder` defaults to this process (host:pid)."""
         holder = holder or holder_id()
         stale = stale_after(self.config.poll_seconds, self.config.max_backoff_s)
-        for attempt in (1, 2):
-            try:
-                async with unit_of_work(self.sessions) as session:
-                    await claim(session, self.config.chain, holder, self.clock.now(), stale)
-                break
-            except IntegrityError:  # another process inserted the row first
-                if attempt == 2:
-                    raise
+        await take(self.sessions, self.config.chain, holder, self.clock.now(), stale)
         self.holder = holder
 
     async def release(self) -> None:
         if self.holder is None:
             return
-        try:
-            async with unit_of_work(self.sessions) as session:
-                await release(session, self.config.chain, self.holder, self.clock.now())
-        except Exception as exc:  # the lease goes stale by itself
-            log.warning("%s watcher: could not release its lease (%s)", self.config.chain, exc)
+        await give_back(self.sessions, self.config.chain, self.holder, self.clock.now())
         self.holder = None
 
     async def _beat_ok(self, session: Any) -> None:
@@ -142,13 +130,8 @@ class Streamer:
 
     async def _note_failure(self, error: str) -> None:
         """Record the failure for status, health and metrics; never fails the step."""
-        if self.holder is None:
-            return
-        try:
-            async with unit_of_work(self.sessions) as session:
-                await beat_failed(session, self.config.chain, self.holder, error, self.clock.now())
-        except Exception:  # the database itself may be what fails
-            log.debug("%s watcher: could not record the failure", self.config.chain, exc_info=True)
+        if self.holder is not None:
+            await note_failure(self.sessions, self.config.chain, self.holder, error, self.clock.now())
 
     async def _prepare(self, heads: Heads) -> tuple[int, frozenset[str]]:
         """The cursor (created on first start) and the addresses to watch.

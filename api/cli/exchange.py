@@ -191,8 +191,9 @@ def watch_exchange(settings: Settings, exchange: str, until_caught_up: bool) -> 
             stop = asyncio.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-            await watcher.run(stop)
+            await watcher.run(stop)  # refused (WatcherHeld) while another process watches
             return 0
+        await watcher.claim()
         try:
             while True:
                 results = await watcher.step_all()

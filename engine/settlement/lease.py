@@ -1,22 +1,27 @@
 """Watcher leases: one process watches a chain, and says how it is doing.
 
-A watcher claims its chain's row at start: refused (WatcherHeld, naming the
-holder) while another process holds it and still beats; a holder on this
+A watcher claims its chain's row at start (`take`): refused (WatcherHeld,
+naming the holder) while another process holds it and still beats; a holder on this
 host whose process is gone (SIGKILL, crash) is taken over at once. Every step beats:
 a success clears `failing_since`, a failure records the error and keeps the
 time the failing began. Readers (engine.monitoring) tell running, failing,
 stopped and never-started watchers apart from these rows in any process.
+An exchange watcher (`usdtpay watch okx`) holds the row named after its
+exchange, for every enabled receiving account of it, the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engine.db import SessionFactory, unit_of_work
 from engine.errors import Conflict
 from engine.models import WatcherLease
 from engine.redact import mask_urls_in
@@ -25,6 +30,8 @@ from engine.redact import mask_urls_in
 # the longest backoff) is gone: its chain may be claimed again.
 MIN_STALE_S = 120.0
 MAX_BACKOFF_S = 60.0
+
+log = logging.getLogger("usdtpay.watch.lease")
 
 
 class WatcherHeld(Conflict):
@@ -65,7 +72,7 @@ async def get_lease(session: AsyncSession, chain: str) -> WatcherLease | None:
 
 
 async def claim(
-    session: AsyncSession, chain: str, holder: str, now: datetime, stale: timedelta
+    session: AsyncSession, chain: str, holder: str, now: datetime, stale: timedelta, what: str = ""
 ) -> WatcherLease:
     """Take the chain for `holder`; WatcherHeld while another process holds it.
 
@@ -75,7 +82,7 @@ async def claim(
     if lease is not None and lease.holder != holder and is_live(lease, now, stale):
         seen = int((now - lease.heartbeat_at).total_seconds())
         raise WatcherHeld(
-            f"the {chain} chain is already watched by process {lease.holder} "
+            f"{what or f'the {chain} chain'} is already watched by process {lease.holder} "
             f"(since {lease.started_at:%Y-%m-%d %H:%M:%S}Z, last seen {seen} s ago); stop that one "
             f"first, or wait {int(stale.total_seconds())} s after it died"
         )
@@ -125,3 +132,36 @@ async def release(session: AsyncSession, chain: str, holder: str, now: datetime)
         .values(released=True, heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def take(
+    sessions: SessionFactory, chain: str, holder: str, now: datetime, stale: timedelta, what: str = ""
+) -> None:
+    """`claim` in a transaction of its own, as a watcher does at start; `what`
+    names the watched thing in the refusal (default "the <chain> chain")."""
+    for attempt in (1, 2):
+        try:
+            async with unit_of_work(sessions) as session:
+                await claim(session, chain, holder, now, stale, what)
+            return
+        except IntegrityError:  # another process inserted the row first: now it is refused
+            if attempt == 2:
+                raise
+
+
+async def give_back(sessions: SessionFactory, chain: str, holder: str, now: datetime) -> None:
+    """`release` in a transaction of its own; never fails a stopping watcher."""
+    try:
+        async with unit_of_work(sessions) as session:
+            await release(session, chain, holder, now)
+    except Exception as exc:  # the lease goes stale by itself
+        log.warning("%s watcher: could not release its lease (%s)", chain, exc)
+
+
+async def note_failure(sessions: SessionFactory, chain: str, holder: str, error: str, now: datetime) -> None:
+    """`beat_failed` in a transaction of its own; never fails the step."""
+    try:
+        async with unit_of_work(sessions) as session:
+            await beat_failed(session, chain, holder, error, now)
+    except Exception:  # the database itself may be what fails
+        log.debug("%s watcher: could not record the failure", chain, exc_info=True)

@@ -152,3 +152,11 @@ async def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def card_shot(page: Any, name: str) -> Path:
+    """The card alone, at CSS pixels: small enough for the README."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.locator("#cashier").screenshot(path=str(path), scale="css")
+    return path

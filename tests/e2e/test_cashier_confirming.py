@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import expect
 
 from engine.models import Order
-from tests.e2e.browser import ARTIFACTS, Browser, screenshot
+from tests.e2e.browser import Browser, card_shot, screenshot
 from tests.e2e.evm_world import CONFIRMATIONS, EvmWorld, order_units
 from tests.e2e.latency import record_latency
 
@@ -36,12 +36,6 @@ async def open_erc20(world: EvmWorld, page: Any, order_id: str) -> tuple[str, in
     await page.locator(".channel[data-type='usdt_erc20']").click()
     await expect(page.locator("#pane-usdt")).to_be_visible()
     return await order_units(world, order_id)
-
-
-async def card_shot(page: Any, name: str) -> None:
-    """The card alone, at CSS pixels: small enough for the README."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.locator("#cashier").screenshot(path=str(ARTIFACTS / f"{name}.png"), scale="css")
 
 
 async def test_confirming_counts_blocks_then_paid(evm_world: EvmWorld, browser: Browser) -> None:

@@ -6,6 +6,11 @@ downtime) is followed at once by the next. Errors never move a cursor:
 rate limits wait their Retry-After, other provider errors back off per
 account, and a refused key (wrong key, lost permission) waits five minutes
 and says so in the log and in `usdtpay exchange list`.
+
+Like a chain watcher, it holds a lease (engine.settlement.lease) named
+after its exchange while it runs: a second watcher of the same exchange,
+hence of the same receiving accounts, is refused at start, naming the
+process that holds them. Every poll beats it.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from dataclasses import dataclass, field
 
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
-from engine.db import SessionFactory
+from engine.db import SessionFactory, unit_of_work
 from engine.exchanges import queries
 from engine.exchanges.ingest import exchange_rules
 from engine.exchanges.ports import ExchangeReader
 from engine.exchanges.watch import StepResult, WatchConfig, record_error, watch_step
 from engine.models import ExchangeAccount
 from engine.settlement import CursorMoved
+from engine.settlement.lease import beat_ok, give_back, holder_id, note_failure, stale_after, take
 from watchers.errors import ProviderError
 from watchers.exchanges.build import reader_for_account
 from watchers.exchanges.errors import ExchangeAuthError
@@ -47,6 +53,7 @@ class ExchangeWatcher:
     exchange: str
     clock: Clock = field(default_factory=SystemClock)
     slots: dict[int, _Slot] = field(default_factory=dict)
+    holder: str | None = None  # set by claim(): this process's lease on the exchange
 
     @property
     def config(self) -> WatchConfig:
@@ -64,12 +71,38 @@ class ExchangeWatcher:
             self.slots[account.id] = slot
         return slot
 
+    async def claim(self, holder: str | None = None) -> None:
+        """Take the exchange's lease (WatcherHeld while another process watches
+        its accounts); `holder` defaults to this process (host:pid)."""
+        holder = holder or holder_id()
+        ids = ", ".join(f"#{a.id}" for a in await self._accounts()) or "none enabled yet"
+        what = f"every {self.exchange} receiving account ({ids})"
+        stale = stale_after(self.settings.exchanges.poll_seconds, MAX_BACKOFF_S)
+        await take(self.sessions, self.exchange, holder, self.clock.now(), stale, what)
+        self.holder = holder
+
+    async def release(self) -> None:
+        if self.holder is not None:
+            await give_back(self.sessions, self.exchange, self.holder, self.clock.now())
+            self.holder = None
+
+    async def _beat(self, error: str | None) -> None:
+        """The poll's outcome on the lease, for status: ok, or its last error."""
+        if self.holder is None:
+            return
+        if error is not None:
+            await note_failure(self.sessions, self.exchange, self.holder, error, self.clock.now())
+            return
+        async with unit_of_work(self.sessions) as session:
+            await beat_ok(session, self.exchange, self.holder, self.clock.now())
+
     async def step_all(self) -> list[StepResult]:
         """One step for every enabled account that is not backing off."""
         accounts = await self._accounts()
         await self._drop_gone({a.id for a in accounts})
         rules = exchange_rules(self.settings.orders.late_window_minutes)
         results: list[StepResult] = []
+        error: str | None = None
         loop_time = asyncio.get_running_loop().time()
         for account in accounts:
             slot = self._slot(account)
@@ -83,7 +116,9 @@ class ExchangeWatcher:
                 )
                 slot.strikes = 0
             except (ProviderError, CursorMoved) as exc:
+                error = f"account #{account.id}: {exc}"
                 await self._failed(account, slot, exc)
+        await self._beat(error)
         return results
 
     async def _failed(self, account: ExchangeAccount, slot: _Slot, exc: Exception) -> None:
@@ -102,6 +137,7 @@ class ExchangeWatcher:
             await self.slots.pop(account_id).reader.aclose()
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self.claim()
         try:
             while not stop.is_set():
                 results = await self.step_all()
@@ -114,6 +150,7 @@ class ExchangeWatcher:
 
     async def aclose(self) -> None:
         await self._drop_gone(set())
+        await self.release()
 
 
 async def run_exchange_watcher(

@@ -181,6 +181,21 @@ async def precreate(request: Request[Any, Any, Any], app_state: AppState) -> Res
 
 
 ERROR = doc.obj({"success": doc.boolean(), "msg": doc.string()}, required=("success", "msg"))
+BOTH = doc.obj({"zh": doc.string(), "en": doc.string()})
+EXCHANGE_DOC = doc.obj(
+    {
+        "plat": doc.string(enum=("OKX", "BINANCE", "HTX")),
+        "name": BOTH,
+        "pay_to": doc.string("the receiving account as the exchange's app asks for it"),
+        "to_kind": doc.string(enum=("id", "email", "phone", "address")),
+        "to_label": BOTH,
+        "steps": doc.obj({"zh": doc.array(doc.string()), "en": doc.array(doc.string())}),
+        "ref_label": BOTH,
+        "ref_hint": BOTH,
+    },
+    description="extra, for an exchange order (seed 004 type 2): how to pay it by an internal transfer "
+    "and which identifier POST /api/cashier/paid takes",
+)
 
 
 @get(
@@ -203,11 +218,12 @@ ERROR = doc.obj({"success": doc.boolean(), "msg": doc.string()}, required=("succ
                         "return_url": doc.string(),
                         "channels": doc.array(doc.string()),
                         "server_time": doc.integer("ms since the epoch"),
-                        "chain": doc.string(enum=("tron", "eth")),
-                        "chain_label": doc.string(enum=("TRC20", "ERC20")),
-                        "address": doc.string(),
+                        "chain": doc.string(enum=("tron", "eth", "okx", "binance", "htx")),
+                        "chain_label": doc.string(enum=("TRC20", "ERC20", "OKX", "BINANCE", "HTX")),
+                        "address": doc.string("where to send: a chain address, or the exchange account"),
                         "amount": doc.string("USDT to send, exactly"),
                         "merchant_name": doc.string("extra: who is being paid"),
+                        "exchange": EXCHANGE_DOC,
                         **payer.PAYMENT_DOCS,
                     },
                     required=("name", "price", "expire_time", "logo_url"),

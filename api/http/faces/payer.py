@@ -21,9 +21,9 @@ from typing import Any
 
 from litestar import Request, Response, Router, post
 
-from api.http.faces import common
+from api.http.faces import common, payer_exchange
 from api.http.faces import openapi_doc as doc
-from api.http.faces.payer_text import Said, advice, chain_names, said_for_error, say
+from api.http.faces.payer_text import Refused, Said, advice, chain_names, said_for_error, say
 from api.http.state import AppState
 from api.http.wire import client_ip, read_fields, text_field
 from engine import money
@@ -31,6 +31,7 @@ from engine.addresses import normalize_tx_hash
 from engine.chain import BLOCK_SECONDS, TxLookup
 from engine.db import unit_of_work
 from engine.errors import BadInput, TooManyRequests, UpstreamError, UsdtPayError
+from engine.exchanges.supplement import is_exchange_order
 from engine.models import Merchant, Order
 from engine.seen.service import PayerView, confirmations, payer_view
 from engine.settlement import MatchRules, rules_for
@@ -131,12 +132,6 @@ PAYMENT_DOCS = {"seen": SEEN_DOC, "near_miss": NEAR_MISS_DOC}
 # -- "I have paid" ----------------------------------------------------------
 
 
-class Refused(Exception):
-    def __init__(self, said: Said, status: int) -> None:
-        super().__init__(said.en)
-        self.said, self.status = said, status
-
-
 def refused(said: Said, status: int) -> Response[Any]:
     return Response({"success": False, "status": 0, **said.fields()}, status_code=status)
 
@@ -180,6 +175,13 @@ def explain(exc: SupplementRejected, order: Order, lookup: TxLookup | None, rule
         reason = "underpaid" if ours and ours[0].amount_units < order.usdt_units else "overpaid"
         return say("amount_differs", sent=sent, needed=money.format_usdt(order.usdt_units), **advice(reason))
     return say(exc.code, exc.message, **chain_names(chain))
+
+
+def chain_hash(raw: str) -> str:
+    try:
+        return normalize_tx_hash(raw)
+    except BadInput as exc:
+        raise Refused(say("bad_hash"), 422) from exc
 
 
 async def look_up(state: AppState, chain: str, tx_hash: str) -> TxLookup:
@@ -228,12 +230,19 @@ CLAIM_ANSWER = doc.obj(
     description="Unsigned; rate-limited per source, per order and in all. The hash is checked exactly as "
     "`POST /api/pay/supplement` checks one (final, USDT, this order's address, the exact amount, in the "
     "order's window, not used before); a failed check answers 422 with `code` and the reason in both "
-    "languages.",
+    "languages. For an exchange order (seed 004 type 2) `hash` is that exchange's identifier of the "
+    "transfer (OKX order number, Binance transaction id, HTX TxID), checked at the exchange as the "
+    "supplement checks it; those checks are also limited per receiving account.",
     status_code=200,
     tags=["cashier page"],
     operation_class=doc.documented(
         body=doc.obj(
-            {"orderId": doc.string("订单号"), "hash": doc.string("transaction hash, with or without 0x")},
+            {
+                "orderId": doc.string("订单号"),
+                "hash": doc.string(
+                    "transaction hash, with or without 0x; for an exchange order its identifier"
+                ),
+            },
             required=("orderId", "hash"),
         ),
         body_example={"orderId": "1738155990123", "hash": "0x" + "3e" * 32},
@@ -256,13 +265,14 @@ async def claim_paid(request: Request[Any, Any, Any], app_state: AppState) -> Re
     order_id = common.parse_order_id(fields.get("orderId"), "orderId")
     raw_hash = text_field(fields, "hash", max_len=100)
     check_limits(app_state, client_ip(request), order_id)
-    try:
-        tx_hash = normalize_tx_hash(raw_hash)
-    except BadInput as exc:
-        raise Refused(say("bad_hash"), 422) from exc
     order = await common.load_order(app_state, order_id)
+    exchange = is_exchange_order(order)  # then `hash` is the exchange's identifier, checked there
+    tx_hash = raw_hash if exchange else chain_hash(raw_hash)
     if order.status != "paid":
-        order = await verify(app_state, order, tx_hash)
+        if exchange:
+            order = await payer_exchange.verify(app_state, order, tx_hash)
+        else:
+            order = await verify(app_state, order, tx_hash)
         log.info("order paid from the cashier's hash check", extra={"order_id": order.id})
     paid = {"success": True, "status": 1, "state": "paid", "return_url": order.return_url}
     return Response({**paid, "code": "paid", "msg": "Paid", "msg_zh": "支付成功", "msg_en": "Paid"})

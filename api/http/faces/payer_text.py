@@ -29,6 +29,14 @@ class Said:
         return {"code": self.code, "msg": self.en, "msg_zh": self.zh, "msg_en": self.en}
 
 
+class Refused(Exception):
+    """'I have paid' refused: what the payer reads, and the HTTP status."""
+
+    def __init__(self, said: Said, status: int) -> None:
+        super().__init__(said.en)
+        self.said, self.status = said, status
+
+
 # code → (zh, en); {names} are filled from the details of the case.
 TEXTS: dict[str, tuple[str, str]] = {
     "not_found": (
@@ -107,6 +115,51 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The request was not understood; reload the page and try again.",
     ),
     "forbidden": ("无权进行此操作。", "This is not allowed."),
+    # "I have paid" for an exchange order (api.http.faces.payer_exchange):
+    # {name} the exchange, {ref} the identifier the payer entered, as the page names it.
+    "exchange_bad_reference": (
+        "这不是有效的{ref}。请从{name}的转账记录中复制完整的{ref}。",
+        "That is not a valid {ref_en}. Copy the whole {ref_en} from the transfer's record at {name_en}.",
+    ),
+    "exchange_record_not_found": (
+        "{name}的收款账户没有这个{ref}对应的入账记录。请核对{ref},并确认是转给本页显示的收款方。",
+        "The receiving {name_en} account has no incoming transfer with this {ref_en}. Check the "
+        "{ref_en} and that you sent to the recipient this page shows.",
+    ),
+    "exchange_wrong_currency": (
+        "这笔{name}转账的币种不是 USDT。请用 USDT 付款。",
+        "This {name_en} transfer is not in USDT; please pay in USDT.",
+    ),
+    "exchange_record_not_final": (
+        "{name}尚未将这笔转账入账,请稍候,入账后本页会自动显示支付成功。",
+        "{name_en} has not credited this transfer yet; please wait, this page turns to paid by itself.",
+    ),
+    "exchange_amount_differs": (
+        "这笔{name}转账的金额与订单不符,本订单需要 {needed} USDT。差额不能补转;请联系商户并提供{ref}。",
+        "This {name_en} transfer is not the order's amount ({needed} USDT). Do not send a difference; "
+        "contact the merchant with the {ref_en}.",
+    ),
+    "exchange_tx_too_early": (
+        "这笔{name}转账早于订单创建时间,不能用于支付本订单。",
+        "This {name_en} transfer was made before the order was created; it cannot pay this order.",
+    ),
+    "exchange_tx_too_late": (
+        "这笔{name}转账晚于订单的付款期限,无法自动入账。请联系商户并提供{ref}。",
+        "This {name_en} transfer came after the order's payment deadline and cannot be credited "
+        "automatically; contact the merchant with the {ref_en}.",
+    ),
+    "exchange_hash_used": (
+        "这笔{name}转账已用于支付另一个订单,一笔转账只能支付一个订单。",
+        "This {name_en} transfer already paid another order; one transfer pays one order.",
+    ),
+    "exchange_account_unknown": (
+        "商户已不再使用这个{name}收款账户,请联系商户。",
+        "The merchant no longer receives at this {name_en} account; please contact the merchant.",
+    ),
+    "exchange_unreachable": (
+        "暂时无法向{name}查询,请稍后再试。",
+        "{name_en} could not be asked just now; please try again shortly.",
+    ),
 }
 
 UNDERPAID_ADVICE = (

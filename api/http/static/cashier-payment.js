@@ -8,7 +8,9 @@
  *   to do;
  * - "I have paid": the payer pastes a transaction hash and the server
  *   verifies it on chain (POST /api/cashier/paid) and settles the order or
- *   says precisely what is wrong.
+ *   says precisely what is wrong; for an exchange order it asks for that
+ *   exchange's identifier of the transfer instead (claimTexts), which the
+ *   server checks at the exchange.
  *
  * cashier.js owns the page's phases and calls attach(), update() with each
  * status answer, and phaseChanged().
@@ -19,7 +21,7 @@
   var T = window.CashierText;
   var t = T.t;
   var ctx = null;
-  var st = { seen: null, near: null, reorged: false, claimMsg: null };
+  var st = { seen: null, near: null, reorged: false, claimMsg: null, claimTexts: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -63,9 +65,20 @@
     box.hidden = false;
   }
 
+  // The form's words for an exchange order (CashierExchange.claimTexts); the
+  // static chain texts otherwise, which CashierText has just put back.
+  function renderClaimTexts() {
+    var texts = st.claimTexts ? st.claimTexts() : null;
+    if (!texts) return;
+    $("claim-label").textContent = texts.label;
+    $("claim-help").textContent = texts.help;
+    $("claim-hash").setAttribute("placeholder", texts.placeholder);
+  }
+
   function render() {
     renderConfirming();
     renderNear();
+    renderClaimTexts();
     renderClaim();
   }
 
@@ -98,7 +111,7 @@
   function phaseChanged(phase) {
     if (!ctx) return;
     var usdt = ctx.hasUsdt();
-    $("claim").hidden = !(usdt && (phase === "usdt" || phase === "expired"));
+    $("claim").hidden = !(usdt && (phase === "usdt" || phase === "exchange" || phase === "expired"));
     $("reorg-note").hidden = !(st.reorged && phase === "usdt");
   }
 
@@ -112,7 +125,8 @@
     event.preventDefault();
     var hash = $("claim-hash").value.trim();
     if (!hash) {
-      st.claimMsg = T.both("claim_empty");
+      var texts = st.claimTexts ? st.claimTexts() : null;
+      st.claimMsg = texts ? texts.empty : T.both("claim_empty");
       renderClaim();
       return;
     }
@@ -141,5 +155,10 @@
     });
   }
 
-  window.CashierPayment = { attach: attach, update: update, phaseChanged: phaseChanged };
+  function claimTexts(source) {
+    st.claimTexts = source;
+    renderClaimTexts();
+  }
+
+  window.CashierPayment = { attach: attach, update: update, phaseChanged: phaseChanged, claimTexts: claimTexts };
 })();

@@ -47,6 +47,11 @@ async def client(db: Db, sims: Sims) -> AsyncIterator[tuple[AsyncTestClient, Man
 
 
 async def create(client: AsyncTestClient, exchange: str, order_no: str) -> str:
+    amount: str = (await created(client, exchange, order_no))["amount"]
+    return amount
+
+
+async def created(client: AsyncTestClient, exchange: str, order_no: str) -> dict[str, Any]:
     fields = {
         "pid": "10001",
         "order_no": order_no,
@@ -58,8 +63,8 @@ async def create(client: AsyncTestClient, exchange: str, order_no: str) -> str:
     }
     resp = await client.post("/api/pay/create", json=signed(fields))
     assert resp.status_code == 200, resp.text
-    amount: str = resp.json()["data"]["amount"]
-    return amount
+    data: dict[str, Any] = resp.json()["data"]
+    return data
 
 
 async def supplement(client: AsyncTestClient, order_no: str, hash_: str, p_addr: str = "") -> dict[str, Any]:
@@ -136,3 +141,56 @@ async def test_each_failed_check_has_its_reason(
         assert body["code"] == 422, body
         got[reason] = body["data"]["reason"]
     assert got == {reason: reason for reason in cases}
+
+
+async def i_have_paid(client: AsyncTestClient, order_id: str, ref: str) -> tuple[int, dict[str, Any]]:
+    """The cashier page's "I have paid" with the one identifier it asks for."""
+    resp = await client.post("/api/cashier/paid", json={"orderId": order_id, "hash": ref})
+    body: dict[str, Any] = resp.json()
+    return resp.status_code, body
+
+
+@pytest.mark.parametrize(
+    ("exchange", "kind"), [("okx", {}), ("binance", {}), ("binance", {"pay": True}), ("htx", {})]
+)
+async def test_the_cashier_checks_the_exchange_identifier_like_the_supplement(
+    client: tuple[AsyncTestClient, ManualClock], sims: Sims, exchange: str, kind: dict[str, Any]
+) -> None:
+    c, clock = client
+    order = await created(c, exchange, "P-1")
+    ref, _ = record(sims, exchange, order["amount"], clock.advance(minutes=3), **kind)
+    clock.advance(minutes=1)
+    status, body = await i_have_paid(c, order["plat_order_no"], ref)
+    assert (status, body["status"], body["msg_zh"]) == (200, 1, "支付成功"), body
+    assert (await supplement(c, "P-1", ref))["data"]["status"] == "paid"  # the same settlement
+
+
+async def test_the_cashier_says_why_an_exchange_identifier_does_not_pay(
+    client: tuple[AsyncTestClient, ManualClock], sims: Sims
+) -> None:
+    c, clock = client
+    order = await created(c, "okx", "P-2")
+    order_id = order["plat_order_no"]
+    short, _ = record(sims, "okx", "30.5", clock.advance(minutes=2))
+    clock.advance(minutes=1)
+    status, body = await i_have_paid(c, order_id, "999999999")
+    assert (status, body["code"]) == (422, "record_not_found")
+    assert "欧易订单号" in body["msg_zh"] and "OKX order number" in body["msg_en"]
+    status, body = await i_have_paid(c, order_id, short)
+    assert (status, body["code"]) == (422, "amount_differs")
+    assert order["amount"] in body["msg_zh"] and f"({order['amount']} USDT)" in body["msg_en"]
+    status, body = await i_have_paid(c, order_id, "<img src=x>")
+    assert (status, body["code"]) == (422, "bad_reference") and "OKX" in body["msg_en"]
+    assert sims.okx.counts["/api/v5/asset/deposit-history"] > 0
+
+
+async def test_cashier_checks_are_limited_per_receiving_account(
+    client: tuple[AsyncTestClient, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.http.faces import payer_exchange
+
+    monkeypatch.setattr(payer_exchange, "ACCOUNT_CHECKS_PER_MINUTE", 2)
+    c, _ = client
+    orders = [(await created(c, "htx", f"L-{i}"))["plat_order_no"] for i in range(3)]
+    answers = [(await i_have_paid(c, order_id, "ab" * 32))[0] for order_id in orders]
+    assert answers == [422, 422, 429]  # neither the source's nor an order's limit is reached

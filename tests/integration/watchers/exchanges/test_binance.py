@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fakes.exchanges.binance_sim import DEPOSITS, PAY, BinanceKey, BinanceSim
+from tests.fakes.exchanges.binance_sim import DEPOSITS, PAY, BinanceSim
+from tests.integration.watchers.exchanges.support import binance_client, check_once, window
 from watchers.exchanges.binance.client import BinanceClient, sign, windows
 from watchers.exchanges.errors import (
     ExchangeAuthError,
@@ -18,28 +18,6 @@ from watchers.exchanges.errors import (
     ExchangeMalformed,
     ExchangeRateLimited,
 )
-
-
-def client_for(sim: BinanceSim, key: BinanceKey, **overrides: object) -> BinanceClient:
-    args: dict[str, object] = {
-        "api_key": key.api_key,
-        "secret": key.secret,
-        "base_url": sim.url,
-        "timeout_s": 1.0,
-    }
-    return BinanceClient(**{**args, **overrides})  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def binance(binance_sim: BinanceSim) -> AsyncIterator[BinanceClient]:
-    client = client_for(binance_sim, binance_sim.add_key())
-    yield client
-    await client.aclose()
-
-
-def minutes_around(now: datetime | None = None) -> tuple[datetime, datetime]:
-    now = now or datetime.now(UTC)
-    return now - timedelta(minutes=5), now + timedelta(minutes=1)
 
 
 def test_signature_is_hex_hmac_of_the_query() -> None:
@@ -68,11 +46,7 @@ async def test_a_reading_key_is_read_only(binance: BinanceClient) -> None:
     ],
 )
 async def test_rights_beyond_reading_are_reported(binance_sim: BinanceSim, flag: str, right: str) -> None:
-    client = client_for(binance_sim, binance_sim.add_key(**{flag: True}))
-    try:
-        check = await client.check_key()
-    finally:
-        await client.aclose()
+    check = await check_once(binance_client(binance_sim, binance_sim.add_key(**{flag: True})))
     assert check.excess_rights == {right} and not check.read_only
 
 
@@ -83,22 +57,15 @@ async def test_rights_beyond_reading_are_reported(binance_sim: BinanceSim, flag:
 async def test_bad_credentials_are_refused(
     binance_sim: BinanceSim, override: dict[str, str], code: str, reason: str
 ) -> None:
-    client = client_for(binance_sim, binance_sim.add_key(), **override)
-    try:
-        with pytest.raises(ExchangeAuthError) as caught:
-            await client.check_key()
-    finally:
-        await client.aclose()
+    with pytest.raises(ExchangeAuthError) as caught:
+        await check_once(binance_client(binance_sim, binance_sim.add_key(), **override))
     assert caught.value.code == code and binance_sim.refused[reason] == 1
 
 
 async def test_minus_1021_re_syncs_with_server_time(binance_sim: BinanceSim) -> None:
     binance_sim.skew_s = -30.0  # our clock is ahead of Binance's: outside recvWindow
-    client = client_for(binance_sim, binance_sim.add_key())
-    try:
-        await client.check_key()
-    finally:
-        await client.aclose()
+    client = binance_client(binance_sim, binance_sim.add_key())
+    await check_once(client)
     assert binance_sim.refused["stale timestamp"] == 1 and binance_sim.counts["/api/v3/time"] == 1
     assert -40_000 < client.http.offset_ms < -20_000
 
@@ -113,7 +80,7 @@ async def test_deposits_page_by_offset_and_pay_by_halving_the_window(
     ]
     pays = [binance_sim.add_pay(amount="2.5", when=now - timedelta(milliseconds=7 * i)) for i in range(230)]
     binance_sim.add_pay(amount="-9", when=now)  # money going out is not incoming
-    records = await binance.incoming(*minutes_around(now))
+    records = await binance.incoming(*window(now))
     ids = {r.record_id for r in records}
     assert ids == {f"dep:{d['id']}" for d in deposits} | {f"pay:{p['transactionId']}" for p in pays}
     assert binance_sim.counts[DEPOSITS] == 3  # 1000 + 1000 + 100
@@ -125,7 +92,7 @@ async def test_record_fields(binance_sim: BinanceSim, binance: BinanceClient) ->
     waiting = binance_sim.add_deposit(amount="3", status=0, internal=False)
     held = binance_sim.add_pay(amount="4.000002", order_type="C2C_HOLDING")
     sent = binance_sim.add_pay(amount="5.000003", currency="BUSD")
-    found = {r.record_id: r for r in await binance.incoming(*minutes_around())}
+    found = {r.record_id: r for r in await binance.incoming(*window())}
     a, b = found[f"dep:{internal['id']}"], found[f"dep:{waiting['id']}"]
     c, d = found[f"pay:{held['transactionId']}"], found[f"pay:{sent['transactionId']}"]
     assert (a.amount_units, a.final, a.internal, a.refs["txId"]) == (12_000_001, True, True, internal["txId"])
@@ -140,7 +107,7 @@ async def test_find_by_internal_transfer_number_and_by_pay_transaction_id(
     row = binance_sim.add_deposit(amount="6.000001")
     pay = binance_sim.add_pay(amount="6.000002")
     number = row["txId"].removeprefix("Internal transfer ")
-    start, end = minutes_around()
+    start, end = window()
     assert [r.record_id for r in await binance.find(number, "", start, end)] == [f"dep:{row['id']}"]
     assert [r.record_id for r in await binance.find(pay["transactionId"], "", start, end)] == [
         f"pay:{pay['transactionId']}"
@@ -149,7 +116,7 @@ async def test_find_by_internal_transfer_number_and_by_pay_transaction_id(
 
 async def test_429_is_honoured_so_binance_never_bans(binance_sim: BinanceSim, binance: BinanceClient) -> None:
     binance_sim.pool_limits["ip"] = 2
-    start, end = minutes_around()
+    start, end = window()
     binance.sources = ("deposit",)
     await binance.incoming(start, end)
     await binance.incoming(start, end)
@@ -164,7 +131,7 @@ async def test_429_is_honoured_so_binance_never_bans(binance_sim: BinanceSim, bi
 async def test_a_418_ban_pauses_for_its_retry_after(binance_sim: BinanceSim, binance: BinanceClient) -> None:
     binance_sim.fail("ban", path=DEPOSITS)
     with pytest.raises(ExchangeBanned) as caught:
-        await binance.incoming(*minutes_around())
+        await binance.incoming(*window())
     assert caught.value.retry_after == 3.0
     assert binance.buckets["sapi_ip"].paused_until > 0
 
@@ -184,5 +151,5 @@ async def test_failures_surface_as_provider_errors(
 ) -> None:
     binance_sim.fail(kind, path=PAY)
     with pytest.raises(error):
-        await binance.incoming(*minutes_around())
-    assert await binance.incoming(*minutes_around()) == []
+        await binance.incoming(*window())
+    assert await binance.incoming(*window()) == []

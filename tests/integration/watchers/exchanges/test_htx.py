@@ -5,36 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fakes.exchanges.htx_sim import DEPOSITS, HtxKey, HtxSim
+from tests.fakes.exchanges.htx_sim import DEPOSITS, HtxSim
+from tests.integration.watchers.exchanges.support import check_once, htx_client, window
 from watchers.exchanges.errors import ExchangeAuthError, ExchangeError, ExchangeMalformed, ExchangeRateLimited
 from watchers.exchanges.htx.client import HtxClient, canonical, sign
 
-
-def client_for(sim: HtxSim, key: HtxKey, **overrides: object) -> HtxClient:
-    args: dict[str, object] = {
-        "access_key": key.access_key,
-        "secret": key.secret,
-        "base_url": sim.url,
-        "timeout_s": 1.0,
-    }
-    return HtxClient(**{**args, **overrides})  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def htx(htx_sim: HtxSim) -> AsyncIterator[HtxClient]:
-    client = client_for(htx_sim, htx_sim.add_key())
-    yield client
-    await client.aclose()
-
-
-def around(now: datetime | None = None) -> tuple[datetime, datetime]:
-    now = now or datetime.now(UTC)
-    return now - timedelta(hours=1), now + timedelta(minutes=1)
+BACK = timedelta(hours=1)  # windows reach back an hour: the paging test's recent records span 18 min
 
 
 def test_signature_v2_text_and_encoding() -> None:
@@ -61,38 +41,27 @@ async def test_a_read_only_key(htx: HtxClient) -> None:
 
 
 async def test_a_key_that_can_withdraw_is_reported(htx_sim: HtxSim) -> None:
-    client = client_for(htx_sim, htx_sim.add_key(permission="readOnly,trade,withdraw"))
-    try:
-        check = await client.check_key()
-    finally:
-        await client.aclose()
+    check = await check_once(htx_client(htx_sim, htx_sim.add_key(permission="readOnly,trade,withdraw")))
     assert check.excess_rights == {"trade", "withdraw"}
 
 
 async def test_a_wrong_secret_is_refused_after_one_clock_re_sync(htx_sim: HtxSim) -> None:
-    client = client_for(htx_sim, htx_sim.add_key(), secret="wrong")
-    try:
-        with pytest.raises(ExchangeAuthError):
-            await client.check_key()
-    finally:
-        await client.aclose()
+    with pytest.raises(ExchangeAuthError):
+        await check_once(htx_client(htx_sim, htx_sim.add_key(), secret="wrong"))
     assert htx_sim.refused["signature"] == 2 and htx_sim.counts["/v1/common/timestamp"] == 1
 
 
 async def test_a_stale_timestamp_re_syncs(htx_sim: HtxSim) -> None:
     htx_sim.skew_s = 600.0
-    client = client_for(htx_sim, htx_sim.add_key())
-    try:
-        await client.check_key()
-    finally:
-        await client.aclose()
+    client = htx_client(htx_sim, htx_sim.add_key())
+    await check_once(client)
     assert htx_sim.refused["stale timestamp"] == 1 and 590_000 < client.http.offset_ms < 610_000
 
 
 async def test_bare_json_numbers_are_read_exactly(htx_sim: HtxSim, htx: HtxClient) -> None:
     rows = [htx_sim.add_deposit(amount=a) for a in ("12.000001", "0.1", "7.4574670", "3.0000001")]
     rows.append(htx_sim.add_deposit(amount="5", state="confirming", currency="btc"))
-    found = {r.record_id: r for r in await htx.incoming(*around())}
+    found = {r.record_id: r for r in await htx.incoming(*window(back=BACK))}
     got = [found[str(r["id"])] for r in rows]
     assert [r.amount_units for r in got] == [12_000_001, 100_000, 7_457_467, None, 5_000_000]
     assert got[1].amount_text == "0.1"
@@ -103,7 +72,7 @@ async def test_paging_walks_back_until_the_window_starts(htx_sim: HtxSim, htx: H
     now = datetime.now(UTC)
     old = [htx_sim.add_deposit(amount="1", created=now - timedelta(days=2)) for _ in range(600)]
     recent = [htx_sim.add_deposit(amount="2", created=now - timedelta(seconds=i)) for i in range(1100)]
-    records = await htx.incoming(*around(now))
+    records = await htx.incoming(*window(now, back=BACK))
     assert {r.record_id for r in records} == {str(r["id"]) for r in recent}
     assert not {str(r["id"]) for r in old} & {r.record_id for r in records}
     assert htx_sim.counts[DEPOSITS] == 3  # 500 + 500 + (100 recent and older ones)
@@ -112,15 +81,15 @@ async def test_paging_walks_back_until_the_window_starts(htx_sim: HtxSim, htx: H
 async def test_find_matches_the_blockchain_tx_id_in_any_case(htx_sim: HtxSim, htx: HtxClient) -> None:
     row = htx_sim.add_deposit(amount="8.000001", tx_hash="ab" * 32)
     htx_sim.add_deposit(amount="8.000002")
-    found = await htx.find("0x" + "AB" * 32, "", *around())
+    found = await htx.find("0x" + "AB" * 32, "", *window(back=BACK))
     assert [r.record_id for r in found] == [str(row["id"])]
 
 
 async def test_rate_limit_answer(htx_sim: HtxSim, htx: HtxClient) -> None:
     htx_sim.set_limit(DEPOSITS, 1, 60.0)
-    await htx.incoming(*around())
+    await htx.incoming(*window(back=BACK))
     with pytest.raises(ExchangeRateLimited):
-        await htx.incoming(*around())
+        await htx.incoming(*window(back=BACK))
 
 
 @pytest.mark.parametrize(
@@ -137,11 +106,11 @@ async def test_failures_surface_as_provider_errors(
 ) -> None:
     htx_sim.fail(kind, path=DEPOSITS)
     with pytest.raises(error):
-        await htx.incoming(*around())
-    assert await htx.incoming(*around()) == []
+        await htx.incoming(*window(back=BACK))
+    assert await htx.incoming(*window(back=BACK)) == []
 
 
 async def test_an_auth_fault_that_persists_is_an_auth_error(htx_sim: HtxSim, htx: HtxClient) -> None:
     htx_sim.fail("auth", path=DEPOSITS, times=2)
     with pytest.raises(ExchangeAuthError):
-        await htx.incoming(*around())
+        await htx.incoming(*window(back=BACK))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fakes.exchanges.okx_sim import DEPOSITS, OkxKey, OkxSim
+from tests.fakes.exchanges.okx_sim import DEPOSITS, OkxSim
+from tests.integration.watchers.exchanges.support import check_once, okx_client, window
 from watchers.exchanges.errors import (
     ExchangeAuthError,
     ExchangeError,
@@ -18,24 +18,6 @@ from watchers.exchanges.errors import (
     ExchangeRateLimited,
 )
 from watchers.exchanges.okx.client import OkxClient, iso_ms, sign
-
-
-def client_for(sim: OkxSim, key: OkxKey, **overrides: object) -> OkxClient:
-    args: dict[str, object] = {
-        "api_key": key.api_key,
-        "secret": key.secret,
-        "passphrase": key.passphrase,
-        "base_url": sim.url,
-        "timeout_s": 1.0,
-    }
-    return OkxClient(**{**args, **overrides})  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def okx(okx_sim: OkxSim) -> AsyncIterator[OkxClient]:
-    client = client_for(okx_sim, okx_sim.add_key())
-    yield client
-    await client.aclose()
 
 
 def test_signature_is_base64_hmac_of_timestamp_method_path_and_body() -> None:
@@ -55,11 +37,7 @@ async def test_a_read_only_key_is_checked_with_its_owner(okx: OkxClient) -> None
 
 
 async def test_a_key_with_withdrawal_rights_is_reported_as_such(okx_sim: OkxSim) -> None:
-    client = client_for(okx_sim, okx_sim.add_key(perm="read_only,withdraw,trade"))
-    try:
-        check = await client.check_key()
-    finally:
-        await client.aclose()
+    check = await check_once(okx_client(okx_sim, okx_sim.add_key(perm="read_only,withdraw,trade")))
     assert check.excess_rights == {"withdraw", "trade"} and not check.read_only
 
 
@@ -75,19 +53,15 @@ async def test_a_key_with_withdrawal_rights_is_reported_as_such(okx_sim: OkxSim)
 async def test_the_simulator_refuses_what_okx_refuses(
     okx_sim: OkxSim, override: dict[str, str], code: str, reason: str
 ) -> None:
-    client = client_for(okx_sim, okx_sim.add_key(), **override)
-    try:
-        with pytest.raises(ExchangeAuthError) as caught:
-            await client.check_key()
-    finally:
-        await client.aclose()
+    with pytest.raises(ExchangeAuthError) as caught:
+        await check_once(okx_client(okx_sim, okx_sim.add_key(), **override))
     assert caught.value.code == code
     assert okx_sim.refused[reason] == 1
 
 
 async def test_a_skewed_clock_re_syncs_with_public_time_and_retries_once(okx_sim: OkxSim) -> None:
     okx_sim.skew_s = 120.0  # OKX refuses timestamps more than 30 s off
-    client = client_for(okx_sim, okx_sim.add_key())
+    client = okx_client(okx_sim, okx_sim.add_key())
     try:
         assert (await client.check_key()).uid
         assert okx_sim.refused["stale timestamp"] == 1
@@ -123,9 +97,7 @@ async def test_a_record_keeps_the_exchange_text_and_exact_units(okx_sim: OkxSim,
         okx_sim.add_deposit(amt="9.5", state="0"),
         okx_sim.add_deposit(amt="4", internal=False),
     ]
-    found = {
-        r.record_id: r for r in await okx.incoming(now - timedelta(minutes=1), now + timedelta(minutes=1))
-    }
+    found = {r.record_id: r for r in await okx.incoming(*window(now, back=timedelta(minutes=1)))}
     first, precise, usdc, waiting, chain = (found[r["depId"]] for r in rows)
     assert (first.amount_units, first.currency, first.final, first.internal) == (
         12_000_001,
