@@ -21,18 +21,24 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.St
     except SystemExit as exc:
         code = exc.code
 loaded = sorted({name.split(".")[0] for name in sys.modules})
-print(json.dumps({"code": code, "loaded": loaded}))
+print(json.dumps({"code": code, "loaded": loaded, "modules": sorted(sys.modules)}))
 """
 
 
 def loaded_by(*argv: str, env: dict[str, str] | None = None) -> tuple[object, set[str]]:
+    code, loaded, _ = imported_by(*argv, env=env)
+    return code, loaded
+
+
+def imported_by(*argv: str, env: dict[str, str] | None = None) -> tuple[object, set[str], set[str]]:
+    """Exit code, top-level packages and every module a fresh `usdtpay ARGV` imported."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])
-    return answer["code"], set(answer["loaded"])
+    return answer["code"], set(answer["loaded"]), set(answer["modules"])
 
 
 def test_help_imports_no_heavy_package() -> None:
@@ -49,3 +55,35 @@ def test_status_needs_the_database_and_settings_only(tmp_path: Path) -> None:
     assert code == 0
     assert {"sqlalchemy", "pydantic"} <= loaded  # it reads the settings and the database
     assert loaded.isdisjoint({"litestar", "uvicorn", "web3", "tronpy"}), sorted(loaded)
+
+
+# What `usdtpay status` once loaded without using it: the other commands'
+# modules (and what they import), cryptography (only sealing or opening a
+# merchant key needs it) and, on SQLite, SQLAlchemy's PostgreSQL dialect with
+# every driver module under it (the settlement package's ON CONFLICT insert).
+NOT_FOR_STATUS = (
+    "api.cli.demo",
+    "api.cli.exchange",
+    "api.cli.reconcile",
+    "api.cli.serve",
+    "engine.audit",
+    "engine.exchanges",
+    "cryptography",
+    "sqlalchemy.dialects.postgresql",
+    "litestar",
+    "uvicorn",
+    "web3",
+    "tronpy",
+    "httpx",
+)
+
+
+def test_status_imports_its_own_command_only(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"
+    code, _ = loaded_by("db", "upgrade", env={"USDTPAY_DATABASE_URL": url})
+    assert code == 0
+    code, _, modules = imported_by("status", env={"USDTPAY_DATABASE_URL": url})
+    assert code == 0
+    assert "api.cli.status_report" in modules  # the probe saw the command run
+    unneeded = sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in NOT_FOR_STATUS))
+    assert not unneeded, unneeded
