@@ -15,7 +15,12 @@ $(UV):
 	$(UV) sync --frozen --python python3.11
 	@touch $@
 
+# The project's own modules get their bytecode here (the installed packages get
+# theirs from uv sync, [tool.uv] compile-bytecode): where bytecode is not written
+# at import (PYTHONDONTWRITEBYTECODE, a read-only /opt install) every command
+# would otherwise compile them again on each start (issue 15: `usdtpay status`).
 setup: .venv/.synced
+	$(PY) -m compileall -q engine api watchers bridges
 
 devchain: scripts/devchain/node_modules/.installed
 

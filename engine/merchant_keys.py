@@ -22,14 +22,15 @@ import hashlib
 import hmac
 import os
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
 from engine.errors import Unavailable
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "sealed:v1:"
 CONTEXT = b"usdtpay merchant signing key"
@@ -42,6 +43,10 @@ def configure(secret: str) -> None:
 
 
 def _aes(secret: str) -> AESGCM:
+    # cryptography loads only when a key is sealed or opened: every command
+    # imports this module (configure); `usdtpay status` never opens a key.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return AESGCM(hashlib.sha256(secret.encode()).digest())
 
 
@@ -57,6 +62,8 @@ def unseal(stored: str, secret: str) -> str:
         return stored  # stored before a secret was set: still plain
     if not secret:
         raise Unavailable("merchant keys are sealed: set USDTPAY_MERCHANT_KEYS_SECRET to the secret used")
+    from cryptography.exceptions import InvalidTag
+
     raw = base64.b64decode(stored[len(PREFIX) :])
     try:
         return _aes(secret).decrypt(raw[:12], raw[12:], CONTEXT).decode()

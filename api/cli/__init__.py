@@ -33,7 +33,12 @@ GROUPS = (
 )
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+# Top-level commands registered by a group of another name.
+GROUP_OF = {"run": "serve"}
+
+
+def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The parser and commands of every group, or of group `only` alone."""
     parser = argparse.ArgumentParser(
         prog="usdtpay",
         description="USDT settlement engine. Every command reads the same settings: --config FILE, "
@@ -43,11 +48,26 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser.add_argument("--config", help="TOML settings file (environment variables win over it)")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     commands: dict[str, Command] = {}
-    for name in GROUPS:
+    for name in GROUPS if only is None else (only,):
         module = importlib.import_module(f"api.cli.{name}")
         module.register(sub)
         commands.update(module.COMMANDS)
     return parser, commands
+
+
+def group_named(argv: list[str]) -> str | None:
+    """The group whose command `argv` runs, when that is certain; else None
+    (help, a usage error, an option argparse would expand): every group is
+    then registered, so the answer is the same. A command imports its own
+    group alone (`usdtpay status` does not load the others' modules)."""
+    rest = iter(argv)
+    for word in rest:
+        if word == "--config":
+            next(rest, None)
+        elif not word.startswith("--config="):
+            group = GROUP_OF.get(word, word)
+            return group if group in GROUPS else None
+    return None
 
 
 def _quiet_stdout() -> None:
@@ -57,7 +77,8 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, commands = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser, commands = build_parser(group_named(argv))
     args = parser.parse_args(argv)
     # Settings (pydantic) and what they need load only now: `--help` and a
     # usage error answer without them.

@@ -1,19 +1,32 @@
 """Every database read behind the operators' figures (engine.monitoring.figures):
 the chains and their watchers, the notification backlog, the rate, orders,
 transfers and delivery attempts. `usdtpay status`, GET /metrics, /api/health
-and the console all read them here, so they agree."""
+and the console all read them here, so they agree.
+
+The reads `usdtpay status` makes go to the tables (Core), not the mapped
+classes: the first ORM statement of a process configures every mapper
+(~190 attributes), a large part of the command's run; rows carry the same
+column types, so the values are the same."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import Table, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.chain import CHAINS, Heads, chain_enabled
 from engine.config import Settings
-from engine.models import Notification, NotificationAttempt, Order, Transfer, WatcherLease
+from engine.models import (
+    ChainCursor,
+    Notification,
+    NotificationAttempt,
+    Order,
+    RateSnapshot,
+    Transfer,
+    WatcherLease,
+)
 from engine.monitoring.figures import (
     FAILING,
     LATENCY_BUCKETS,
@@ -25,22 +38,27 @@ from engine.monitoring.figures import (
     Latency,
     RateState,
 )
-from engine.rates.service import latest
-from engine.settlement import list_cursors
 from engine.settlement.lease import is_live, stale_after
+
+_NOTIFICATIONS = cast(Table, Notification.__table__)
+_ORDERS = cast(Table, Order.__table__)
+_CURSORS = cast(Table, ChainCursor.__table__)
+_LEASES = cast(Table, WatcherLease.__table__)
+_SNAPSHOTS = cast(Table, RateSnapshot.__table__)
 
 
 async def notification_backlog(session: AsyncSession, now: datetime) -> Backlog:
-    pending = Notification.status == "pending"
-    due = pending & (Notification.next_attempt_at <= now)
+    n = _NOTIFICATIONS.c
+    pending = n.status == "pending"
+    due = pending & (n.next_attempt_at <= now)
     counts = select(
         func.sum(case((pending, 1), else_=0)),
         func.sum(case((due, 1), else_=0)),
-        func.sum(case((Notification.status == "failed", 1), else_=0)),
+        func.sum(case((n.status == "failed", 1), else_=0)),
     )
     n_pending, n_due, n_failed = (await session.execute(counts)).one()
     # MIN over the typed column keeps its UTC conversion on every backend.
-    oldest = await session.scalar(select(func.min(Notification.next_attempt_at)).where(due))
+    oldest = await session.scalar(select(func.min(n.next_attempt_at)).where(due))
     return Backlog(int(n_pending or 0), int(n_due or 0), oldest, int(n_failed or 0))
 
 
@@ -48,7 +66,9 @@ async def rate_state(session: AsyncSession, settings: Settings) -> RateState:
     fixed = settings.effective_rate_fixed()
     if fixed is not None:
         return RateState(str(fixed), None, {"fixed": str(fixed)}, fixed=True)
-    snapshot = await latest(session)
+    r = _SNAPSHOTS.c
+    newest = select(r.rate, r.fetched_at, r.sources).order_by(r.fetched_at.desc(), r.id.desc()).limit(1)
+    snapshot = (await session.execute(newest)).one_or_none()
     if snapshot is None:
         return RateState(None, None)
     return RateState(snapshot.rate, snapshot.fetched_at, {k: str(v) for k, v in snapshot.sources.items()})
@@ -56,7 +76,8 @@ async def rate_state(session: AsyncSession, settings: Settings) -> RateState:
 
 async def orders_by_status(session: AsyncSession, since: datetime) -> dict[str, int]:
     """Orders created since `since`, counted by their status now."""
-    stmt = select(Order.status, func.count()).where(Order.created_at >= since).group_by(Order.status)
+    o = _ORDERS.c
+    stmt = select(o.status, func.count()).where(o.created_at >= since).group_by(o.status)
     return {status: int(n) for status, n in (await session.execute(stmt)).tuples()}
 
 
@@ -135,7 +156,8 @@ def _poll_seconds(settings: Settings, chain: str) -> float:
     return float(group.poll_seconds)
 
 
-def _watcher(lease: WatcherLease | None, now: datetime | None, poll_seconds: float) -> str:
+def _watcher(lease: Any, now: datetime | None, poll_seconds: float) -> str:
+    """`lease`: a watcher_leases row, or None."""
     if lease is None:
         return NEVER_STARTED
     if now is not None and not is_live(lease, now, stale_after(poll_seconds)):
@@ -151,8 +173,8 @@ async def chain_statuses(
 ) -> list[ChainStatus]:
     """Every chain's cursor and watcher; `now` tells a stopped watcher (its
     lease not beaten for a while) from a running one."""
-    cursors = {c.chain: c for c in await list_cursors(session)}
-    leases = {w.chain: w for w in await session.scalars(select(WatcherLease))}
+    cursors = {c.chain: c for c in await session.execute(select(_CURSORS))}
+    leases = {w.chain: w for w in await session.execute(select(_LEASES))}
     statuses = []
     for chain in CHAINS:
         cursor, lease = cursors.get(chain), leases.get(chain)

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.chain import ChainTransfer
@@ -25,6 +25,9 @@ from engine.models import Merchant, Order, Transfer
 from engine.notify.outbox import enqueue_order_event
 from engine.settlement.matching import Verdict, in_window, judge, near_amount_verdict
 from engine.settlement.rules import SETTLEABLE, MatchRules, Reason, TransferStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger("usdtpay.settlement")
 
@@ -58,8 +61,16 @@ class Settle(Enum):
 
 
 def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
-    dialect = session.get_bind().dialect.name
-    return postgresql.Insert if dialect == "postgresql" else sqlite.Insert
+    # Imported on first use, the bound dialect's own: sqlalchemy.dialects.postgresql
+    # loads every PostgreSQL driver's module, which a SQLite process (and
+    # `usdtpay status`, which reaches this package for the cursors) need not pay.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+
+        return PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
+    return SqliteInsert
 
 
 def transfer_values(
