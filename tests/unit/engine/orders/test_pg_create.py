@@ -11,7 +11,9 @@ from itertools import count
 
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from engine import amounts
 from engine.amounts import AmountsExhausted, Slot
@@ -198,3 +200,20 @@ async def stored(db: Db) -> tuple[int, int]:
         orders = await session.scalar(select(func.count()).select_from(Order))
         holds = await session.scalar(select(func.count()).select_from(Reservation))
     return int(orders or 0), int(holds or 0)
+
+
+async def test_a_connection_lost_in_the_pool_fails_one_create_only(pg_db: Db, merchant: Merchant) -> None:
+    """A pooled connection used a moment ago is not pinged (engine.db): if
+    it died meanwhile, the create on it fails as a database error, the
+    connection is discarded, and the next create gets a live one."""
+    [wallet] = await make_wallets(pg_db, "tron", 1)
+    await create(pg_db, merchant)
+    async with pg_db.engine.connect() as conn:  # the connection the create just gave back
+        victim = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+    admin = create_async_engine(pg_db.url, poolclass=NullPool)
+    async with admin.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+    await admin.dispose()
+    with pytest.raises(DBAPIError):
+        await create(pg_db, merchant, no="lost")
+    assert await create(pg_db, merchant, no="lost") == Slot(wallet.address, BASE + 2)
