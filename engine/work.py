@@ -92,28 +92,19 @@ class ConnectionRunner:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        # The same pool; its connections outside any transaction while lent.
-        self._autocommit = engine.sync_engine.execution_options(isolation_level="AUTOCOMMIT")
         self.cache = ReadCache()
 
     async def run(self, work: Work[T]) -> T:
-        async with self._engine.begin() as conn:
-            return await conn.run_sync(work)
+        # The whole unit in one greenlet on the async engine's own sync
+        # engine (AsyncConnection would take three: connect, run_sync,
+        # commit and close). asyncpg's BEGIN waits for SQLAlchemy's first
+        # statement: a unit whose statements all run on the driver
+        # connection itself (engine.orders.pg_create) sends neither BEGIN
+        # nor COMMIT, each of its statements committing on its own.
+        return await greenlet_spawn(self._run_in_transaction, work)
 
-    async def run_autocommit(self, work: Work[T]) -> T:
-        """Run a unit with no transaction around it on PostgreSQL: each
-        statement commits on its own, which saves the BEGIN and COMMIT round
-        trips. Only for a unit that writes in a single statement, and whose
-        reads before it may see an older snapshot than the write does (the
-        create: engine.orders.pg_create). On another database, as run()."""
-        if self._engine.dialect.name != "postgresql":
-            return await self.run(work)
-        # The whole unit in one greenlet (AsyncConnection would take three:
-        # connect, run_sync, close), on the async engine's own sync engine.
-        return await greenlet_spawn(self._run_unit, work)
-
-    def _run_unit(self, work: Work[T]) -> T:
-        with self._autocommit.connect() as conn:
+    def _run_in_transaction(self, work: Work[T]) -> T:
+        with self._engine.sync_engine.begin() as conn:
             return work(conn)
 
     async def read(self, work: Work[T]) -> T:

@@ -3,10 +3,13 @@
 Why: on PostgreSQL a create is mostly round trips. The general path
 (engine.amounts.reserve, then the order insert, inside BEGIN ... COMMIT)
 costs five, and each costs the server more CPU in the driver and in
-SQLAlchemy than the database spends on it. Here one statement, run outside
-any transaction (engine.work.ConnectionRunner.run_autocommit), picks the
+SQLAlchemy than the database spends on it. Here one statement picks the
 smallest free slot exactly as `amounts.reserve` does, takes it and inserts
-the order: it commits on its own, all of it or nothing.
+the order, all of it or nothing. It runs on the driver connection itself,
+where no transaction has begun unless one of SQLAlchemy's statements of the
+unit began it (a rate read on a cache miss, a repeat's lookup): so usually
+it commits on its own, in one round trip with no BEGIN nor COMMIT
+(engine.work.ConnectionRunner.run), else with that transaction.
 
 Invariant 2 stays the database's to enforce: the slot is taken by
 `INSERT ... ON CONFLICT DO NOTHING` or, when its row's hold has lapsed, by

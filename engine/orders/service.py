@@ -29,7 +29,7 @@ from engine.models import Merchant, Order
 from engine.orders import pg_create, queries
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
 from engine.rates.service import quote_in
-from engine.work import ConnectionRunner, ReadCache, WorkRunner
+from engine.work import ReadCache, WorkRunner
 
 
 async def create_order(
@@ -53,12 +53,10 @@ async def create_order(
     """
     terms = orders or settings.orders
     now = clock.now()
-    # PostgreSQL writes a create in one statement (pg_create), so it needs no transaction around it.
-    run = work.run_autocommit if isinstance(work, ConnectionRunner) else work.run
     for attempt in range(2):
         try:
             body = partial(_create, merchant.id, new, settings, terms, now, work.cache, attempt > 0)
-            return await run(body)
+            return await work.run(body)
         except (IntegrityError, UsdtPayError) as exc:
             stored = partial(queries.find_stored, merchant_id=merchant.id, order_no=new.merchant_order_no,
                              open_create=new.open_create)  # fmt: skip
