@@ -94,6 +94,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     # No overflow: a connection beyond pool_size is closed when it is given
     # back while pool_size others sit idle, so a burst of requests would
     # open and close connections (a new one costs more than several creates).
+    # Recycled after 30 min, before any server-side lifetime limit.
     engine = create_async_engine(url, echo=echo, pool_size=20, max_overflow=0, pool_recycle=1800)
     install_postgres_hooks(engine.sync_engine)
     return engine

@@ -17,8 +17,8 @@ connection (this process's async engine, another process) holds it, and
 the writer retries after a short asyncio sleep.
 
 PostgreSQL, and in-memory SQLite (private to one connection): each unit in
-its own transaction on the async engine (`AsyncConnection.run_sync`), where
-a round trip does not block the loop.
+its own transaction on the async engine (in one greenlet, on its sync
+engine), where a round trip does not block the loop.
 """
 
 from __future__ import annotations
