@@ -152,11 +152,7 @@ def reserve(
     low, high = base_units + step_units, base_units + slots * step_units
     addresses, taken = _addresses_and_live_slots(session, chain, low, high, now)
     if not addresses:
-        add = f"exchange add {chain}" if chain in EXCHANGES else f"wallet add --chain {chain}"
-        raise BusinessRule(
-            f"no enabled receiving address on {chain}; add one with `usdtpay {add}`",
-            code="no_wallet",
-        )
+        raise no_wallet(chain)
     for k in range(1, slots + 1):
         amount = base_units + k * step_units
         for address in addresses:
@@ -165,9 +161,19 @@ def reserve(
             slot = Slot(address, amount)
             if _try_take(session, chain, slot, order_id, held_until, now):
                 return slot
-    raise AmountsExhausted(
+    raise exhausted(chain, slots, len(addresses))
+
+
+def no_wallet(chain: str) -> BusinessRule:
+    add = f"exchange add {chain}" if chain in EXCHANGES else f"wallet add --chain {chain}"
+    message = f"no enabled receiving address on {chain}; add one with `usdtpay {add}`"
+    return BusinessRule(message, code="no_wallet")
+
+
+def exhausted(chain: str, slots: int, addresses: int) -> AmountsExhausted:
+    return AmountsExhausted(
         f"all {slots} unique amounts near this price are in use on {chain} "
-        f"({len(addresses)} address(es)); retry later, add receiving addresses, "
+        f"({addresses} address(es)); retry later, add receiving addresses, "
         "or raise orders.offset_slots"
     )
 

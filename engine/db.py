@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -49,6 +51,38 @@ def install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# A pooled PostgreSQL connection idle for longer than this is pinged before
+# use; one used more recently is not (see install_postgres_hooks).
+IDLE_PING_S = 5.0
+
+
+def install_postgres_hooks(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout, and on asyncpg a
+    ping is three round trips (BEGIN, a query, ROLLBACK): more than a
+    whole create. Connections are lost while idle (a database restart, an
+    idle timeout on the way), so one used within IDLE_PING_S is taken as
+    it is; should it still have died, its statement fails with a
+    disconnect error and SQLAlchemy discards the pool's older connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return  # new (just connected), or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out another.
+            raise DisconnectionError("pooled connection lost while idle") from exc
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         prepare_sqlite_file(url)
@@ -57,7 +91,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
         install_sqlite_hooks(engine.sync_engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No overflow: a connection beyond pool_size is closed when it is given
+    # back while pool_size others sit idle, so a burst of requests would
+    # open and close connections (a new one costs more than several creates).
+    # Recycled after 30 min, before any server-side lifetime limit.
+    engine = create_async_engine(url, echo=echo, pool_size=20, max_overflow=0, pool_recycle=1800)
+    install_postgres_hooks(engine.sync_engine)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -17,8 +17,8 @@ connection (this process's async engine, another process) holds it, and
 the writer retries after a short asyncio sleep.
 
 PostgreSQL, and in-memory SQLite (private to one connection): each unit in
-its own transaction on the async engine (`AsyncConnection.run_sync`), where
-a round trip does not block the loop.
+its own transaction on the async engine (in one greenlet, on its sync
+engine), where a round trip does not block the loop.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from engine.db import SessionFactory, is_sqlite, prepare_sqlite_file
 from engine.errors import Unavailable
@@ -94,8 +95,17 @@ class ConnectionRunner:
         self.cache = ReadCache()
 
     async def run(self, work: Work[T]) -> T:
-        async with self._engine.begin() as conn:
-            return await conn.run_sync(work)
+        # The whole unit in one greenlet on the async engine's own sync
+        # engine (AsyncConnection would take three: connect, run_sync,
+        # commit and close). asyncpg's BEGIN waits for SQLAlchemy's first
+        # statement: a unit whose statements all run on the driver
+        # connection itself (engine.orders.pg_create) sends neither BEGIN
+        # nor COMMIT, each of its statements committing on its own.
+        return await greenlet_spawn(self._run_in_transaction, work)
+
+    def _run_in_transaction(self, work: Work[T]) -> T:
+        with self._engine.sync_engine.begin() as conn:
+            return work(conn)
 
     async def read(self, work: Work[T]) -> T:
         async with self._engine.connect() as conn:

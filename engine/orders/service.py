@@ -26,7 +26,7 @@ from engine.config import OrderSettings, Settings
 from engine.errors import BusinessRule, Conflict, NotFound, UsdtPayError
 from engine.ids import new_platform_id
 from engine.models import Merchant, Order
-from engine.orders import queries
+from engine.orders import pg_create, queries
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
 from engine.rates.service import quote_in
 from engine.work import ReadCache, WorkRunner
@@ -128,6 +128,9 @@ def _create(
         if existing is not None:
             return _existing_or_conflict(existing, new), False
     values = _order_values(merchant_id, new, terms, now)
+    if new.chain is not None and conn.dialect.name == "postgresql":
+        _insert_priced_pg(conn, new, values, settings, terms, now, cache)
+        return queries.order_from_row(values), True
     if new.chain is not None:
         values.update(
             _priced(conn, new.currency, new.amount_units, new.chain, values["id"], values["expires_at"],
@@ -187,18 +190,7 @@ def _priced(
 ) -> dict[str, Any]:
     """The USDT price on `chain` with its unique amount reserved: the
     order's chain, address, usdt_units and rate columns."""
-    rate: Decimal | None = None
-    if currency == Currency.USDT:
-        base = money.usdt_base(amount_units, terms.base_decimals)
-    else:
-        rate = quote_in(conn, settings, now, cache).rate
-        base = money.fen_to_usdt_base(amount_units, rate, terms.base_decimals)
-    if base + terms.offset_slots * terms.offset_step_units > terms.max_usdt_units:
-        raise BusinessRule(
-            f"amount is too large: the order would be {money.format_usdt(base)} USDT, more than the "
-            f"maximum of {money.format_usdt(terms.max_usdt_units)} USDT per order",
-            code="amount_too_large",
-        )
+    base, rate = _usdt_base(conn, currency, amount_units, settings, terms, now, cache)
     slot = amounts.reserve(
         conn,
         chain=chain,
@@ -215,3 +207,54 @@ def _priced(
         "usdt_units": slot.amount_units,
         "rate": str(rate) if rate is not None else None,
     }
+
+
+def _usdt_base(
+    conn: Connection,
+    currency: str,
+    amount_units: int,
+    settings: Settings,
+    terms: OrderSettings,
+    now: datetime,
+    cache: ReadCache | None,
+) -> tuple[int, Decimal | None]:
+    """The USDT price before its unique offset, and the rate it was priced at (None: priced in USDT)."""
+    rate: Decimal | None = None
+    if currency == Currency.USDT:
+        base = money.usdt_base(amount_units, terms.base_decimals)
+    else:
+        rate = quote_in(conn, settings, now, cache).rate
+        base = money.fen_to_usdt_base(amount_units, rate, terms.base_decimals)
+    if base + terms.offset_slots * terms.offset_step_units > terms.max_usdt_units:
+        raise BusinessRule(
+            f"amount is too large: the order would be {money.format_usdt(base)} USDT, more than the "
+            f"maximum of {money.format_usdt(terms.max_usdt_units)} USDT per order",
+            code="amount_too_large",
+        )
+    return base, rate
+
+
+def _insert_priced_pg(
+    conn: Connection,
+    new: NewOrder,
+    values: dict[str, Any],
+    settings: Settings,
+    terms: OrderSettings,
+    now: datetime,
+    cache: ReadCache,
+) -> None:
+    """PostgreSQL: the order with its unique amount in one statement
+    (engine.orders.pg_create); fills in `values`' chain, rate, address and usdt_units."""
+    assert new.chain is not None
+    base, rate = _usdt_base(conn, new.currency, new.amount_units, settings, terms, now, cache)
+    values.update(chain=new.chain, rate=str(rate) if rate is not None else None)
+    slot = pg_create.insert_with_slot(
+        conn,
+        values,
+        base_units=base,
+        step_units=terms.offset_step_units,
+        slots=terms.offset_slots,
+        held_until=values["expires_at"] + timedelta(minutes=terms.late_window_minutes),
+        now=now,
+    )
+    values.update(address=slot.address, usdt_units=slot.amount_units)
