@@ -28,7 +28,7 @@ async def exchanges_section(
         return []
     lines = [
         "Exchanges",
-        f"{'exchange':<9} {'accounts':>8} {'watcher':<14} {'read up to':<20} {'lag s':>8} {'unmatched':>9}"
+        f"{'exchange':<9} {'accounts':>8} {'watcher':<14} {'read up to':<20} {'lag s':>8} {'unmatched':>10}"
         "  updated",
     ]
     notes = []
@@ -38,7 +38,7 @@ async def exchanges_section(
         since = "never" if s.seconds_since_update is None else f"{int(s.seconds_since_update)} s ago"
         lines.append(
             f"{s.exchange:<9} {s.accounts:>8} {s.watcher:<14} {_cell(until):<20} {_cell(lag):>8} "
-            f"{s.unmatched:>9}  {since}"
+            f"{s.unmatched:>10}  {since}"
         )
         part = exchange_part(s, settings.ops, settings.exchanges.poll_seconds, now)
         if part["status"] != UP:
@@ -46,7 +46,7 @@ async def exchanges_section(
             notes.append(f"  ! {s.exchange}{who}: {part['message']}")
         if s.unmatched:
             notes.append(
-                f"  {s.exchange}: {s.unmatched} records settled no order; their reasons are on the "
+                f"  {s.exchange}: {s.unmatched} record(s) settled no order; their reasons are on the "
                 "console's Unmatched transfers page (/admin/transfers)"
             )
     return lines + notes
