@@ -1,8 +1,9 @@
 """Service health from the figures: the database, the chain (and exchange)
-watchers, the rate and the notifier. Status is UP when all parts are healthy, DOWN when
-the database is unreachable (nothing works), DEGRADED otherwise (orders may
-be created but some part needs attention). /api/health (dryad face) and the
-console render it; `usdtpay status` shows the same figures."""
+watchers, the rate and the notifier. Status is UP when all parts are
+healthy, DOWN when the database is unreachable (nothing works), DEGRADED
+otherwise (orders may be created but some part needs attention). /api/health
+(dryad face) and the console render it; `usdtpay status` shows the same
+figures (its exchange lines are exchange_part's messages)."""
 
 from __future__ import annotations
 
