@@ -1,5 +1,6 @@
 """Operators' sections of `usdtpay status` (see api.cli.status_report.SECTIONS): the
-notification backlog, the rate and its age, orders of the last hour."""
+exchange watchers (api.cli.status_exchanges), the notification backlog, the rate
+and its age, orders of the last hour."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.cli.status_exchanges import exchanges_section
 from engine import monitoring
 from engine.config import Settings
 from engine.monitoring import LAST_HOUR
@@ -67,4 +69,4 @@ async def orders_section(
     return ["Orders created in the last hour", f"{total} total   {detail}"]
 
 
-OPERATOR_SECTIONS = [notifications_section, rate_section, orders_section]
+OPERATOR_SECTIONS = [exchanges_section, notifications_section, rate_section, orders_section]

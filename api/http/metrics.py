@@ -35,9 +35,11 @@ from engine.monitoring import (
     STOPPED,
     Backlog,
     ChainStatus,
+    ExchangeStatus,
     Latency,
     RateState,
     chain_statuses,
+    exchange_statuses,
 )
 
 
@@ -47,6 +49,7 @@ class Snapshot:
 
     now: datetime
     chains: list[ChainStatus] = field(default_factory=list)
+    exchanges: list[ExchangeStatus] = field(default_factory=list)  # in use only
     blocks_processed: dict[str, int] = field(default_factory=dict)
     transfers: dict[tuple[str, str, str], int] = field(default_factory=dict)
     attempts: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -65,6 +68,7 @@ async def read_snapshot(state: AppState) -> Snapshot:
     async with state.sessions() as session:
         snap.chains = await chain_statuses(session, state.settings, now=now)
         snap.blocks_processed = {c.chain: c.blocks_processed for c in snap.chains if c.next_block is not None}
+        snap.exchanges = await exchange_statuses(session, state.settings, now)
         snap.transfers = await monitoring.transfers_by_status(session)
         snap.attempts = await monitoring.attempts_by_outcome(session)
         snap.latency = await monitoring.attempt_latency(session)
@@ -114,10 +118,18 @@ def chain_metrics(snap: Snapshot) -> Iterator[Metric]:
             since_update,
         ),
     }
+    # An exchange's cursor is a time: its lag is now minus that time, +Inf
+    # (like a chain's) until every enabled account has been read once.
+    by_exchange: dict[str, Callable[[ExchangeStatus], float]] = {
+        "usdtpay_watcher_lag_seconds": lambda e: _or_inf(e.lag_seconds),
+        "usdtpay_watcher_seconds_since_update": lambda e: _or_inf(e.seconds_since_update),
+    }
     for name, (doc, pick) in figures.items():
         values: dict[tuple[str, ...], float] = {
             (s.chain,): float(v) for s in enabled if (v := pick(s)) is not None
         }
+        if name in by_exchange:
+            values.update({(e.exchange,): by_exchange[name](e) for e in snap.exchanges})
         yield _gauge(name, doc, ["chain"], values)
     yield _counter(
         "usdtpay_watcher_blocks_processed", "blocks the watcher scanned", ["chain"], snap.blocks_processed
@@ -135,32 +147,64 @@ def chain_metrics(snap: Snapshot) -> Iterator[Metric]:
     yield _gauge("usdtpay_transfers_unmatched", "transfers that settled no order", ["chain"], unmatched)
 
 
+def _or_inf(value: float | None) -> float:
+    return INF if value is None else value
+
+
 def watcher_metrics(snap: Snapshot) -> Iterator[Metric]:
-    """Each enabled chain's watcher from its lease: up, failing and for how long."""
-    enabled = [s for s in snap.chains if s.enabled]
+    """Each enabled chain's watcher, then each exchange's in use (label
+    chain = okx / binance / htx), from its lease: up, failing and for how long."""
+    leases: list[tuple[str, ChainStatus | ExchangeStatus]] = [
+        *((s.chain, s) for s in snap.chains if s.enabled),
+        *((e.exchange, e) for e in snap.exchanges),
+    ]
     state = GaugeMetricFamily(
         "usdtpay_watcher_state",
         "1 for the watcher's state (running, failing, stopped, never started)",
         labels=["chain", "state"],
     )
-    for s in enabled:
+    for chain, s in leases:
         for name in (RUNNING, FAILING, STOPPED, NEVER_STARTED):
-            state.add_metric([s.chain, name], 1.0 if s.watcher == name else 0.0)
+            state.add_metric([chain, name], 1.0 if s.watcher == name else 0.0)
     yield state
     yield _gauge(
         "usdtpay_watcher_up",
         "1 while the watcher runs and its last step succeeded",
         ["chain"],
-        {(s.chain,): 1.0 if s.watcher == RUNNING else 0.0 for s in enabled},
+        {(chain,): 1.0 if s.watcher == RUNNING else 0.0 for chain, s in leases},
     )
     yield _gauge(
         "usdtpay_watcher_failing_seconds",
         "how long the watcher has failed without a success (0 when it is not failing)",
         ["chain"],
-        {(s.chain,): s.failing_seconds(snap.now) if s.watcher == FAILING else 0.0 for s in enabled},
+        {(chain,): s.failing_seconds(snap.now) if s.watcher == FAILING else 0.0 for chain, s in leases},
     )
     yield _counter(
-        "usdtpay_watcher_errors", "failed watcher steps", ["chain"], {s.chain: s.errors for s in enabled}
+        "usdtpay_watcher_errors", "failed watcher steps", ["chain"], {chain: s.errors for chain, s in leases}
+    )
+    if snap.exchanges:  # the exchange-only series exist only where exchanges are in use
+        yield from exchange_metrics(snap.exchanges)
+
+
+def exchange_metrics(exchanges: list[ExchangeStatus]) -> Iterator[Metric]:
+    """What only an exchange watcher has: a time cursor, accounts, records read."""
+    yield _gauge(
+        "usdtpay_watcher_cursor_timestamp_seconds",
+        "every enabled account of the exchange is read up to this time (unix seconds)",
+        ["chain"],
+        {(e.exchange,): e.scanned_until.timestamp() for e in exchanges if e.scanned_until is not None},
+    )
+    yield _gauge(
+        "usdtpay_watcher_accounts",
+        "enabled receiving accounts of the exchange",
+        ["chain"],
+        {(e.exchange,): float(e.accounts) for e in exchanges},
+    )
+    yield _counter(
+        "usdtpay_watcher_records_read",
+        "exchange records read (a re-read overlap counts again)",
+        ["chain"],
+        {e.exchange: e.records for e in exchanges},
     )
 
 

@@ -162,11 +162,14 @@ async def watch_step(
     return StepResult(account_id, window, len(records), result, since)
 
 
-async def record_error(sessions: SessionFactory, account_id: int, error: str, now: datetime) -> None:
-    """Keep the last error on the cursor for `usdtpay exchange list` (never a secret: messages only)."""
+async def record_error(sessions: SessionFactory, account_id: int, error: str) -> None:
+    """Keep the last error on the cursor for `usdtpay exchange list` (never a secret: messages only).
+
+    `updated_at` stays the last successful step's time: engine.monitoring
+    reports it as the account's last poll that worked."""
     async with unit_of_work(sessions) as session:
         await session.execute(
             update(ExchangeCursor)
             .where(ExchangeCursor.account_id == account_id)
-            .values(last_error=error[:512], updated_at=now)
+            .values(last_error=error[:512])
         )

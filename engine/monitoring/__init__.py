@@ -1,7 +1,9 @@
 """The one home of the operators' figures: `figures` (the values), `queries`
-(every read behind them), `health` (UP / DEGRADED / DOWN from them).
+(every read behind them; `exchanges` those of the exchange watchers),
+`health` (UP / DEGRADED / DOWN from them).
 `usdtpay status`, GET /metrics, /api/health and the console only render."""
 
+from engine.monitoring.exchanges import exchange_statuses
 from engine.monitoring.figures import (
     FAILING,
     LAST_HOUR,
@@ -11,6 +13,7 @@ from engine.monitoring.figures import (
     STOPPED,
     Backlog,
     ChainStatus,
+    ExchangeStatus,
     Latency,
     RateState,
     quantile,
@@ -39,6 +42,7 @@ __all__ = [
     "STOPPED",
     "Backlog",
     "ChainStatus",
+    "ExchangeStatus",
     "Latency",
     "RateState",
     "attempt_latency",
@@ -46,6 +50,7 @@ __all__ = [
     "chain_statuses",
     "database_ok",
     "delivery_delays",
+    "exchange_statuses",
     "notification_backlog",
     "orders_by_status",
     "orders_created",

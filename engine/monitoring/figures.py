@@ -100,3 +100,31 @@ class ChainStatus:
 
     def failing_seconds(self, now: datetime) -> float:
         return 0.0 if self.failing_since is None else max(0.0, (now - self.failing_since).total_seconds())
+
+
+@dataclass(frozen=True)
+class ExchangeStatus:
+    """An exchange's watcher (seed 004 type 2) and its receiving accounts, as
+    every process sees them. Its cursor is a time, not a block: every enabled
+    account has been read up to `scanned_until` (the furthest-behind one)."""
+
+    exchange: str
+    enabled: bool  # in exchanges.enabled: `usdtpay run` watches it
+    accounts: int  # enabled receiving accounts
+    unread: int  # of them, never read by a successful step yet
+    scanned_until: datetime | None
+    open_since: datetime | None  # the oldest record still re-read until it is final
+    updated_at: datetime | None  # the furthest-behind account's last successful step
+    lag_seconds: float | None  # now - scanned_until; None while an account is unread
+    seconds_since_update: float | None  # now - updated_at; None while an account is unread
+    records: int = 0  # records read (a re-read overlap counts again)
+    unmatched: int = 0  # transfers rows of this exchange that settled no order
+    watcher: str = NEVER_STARTED
+    holder: str | None = None
+    heartbeat_at: datetime | None = None
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    errors: int = 0
+
+    def failing_seconds(self, now: datetime) -> float:
+        return 0.0 if self.failing_since is None else max(0.0, (now - self.failing_since).total_seconds())

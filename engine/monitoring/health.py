@@ -1,8 +1,9 @@
-"""Service health from the figures: the database, the chain watchers, the
-rate and the notifier. Status is UP when all parts are healthy, DOWN when
-the database is unreachable (nothing works), DEGRADED otherwise (orders may
-be created but some part needs attention). /api/health (dryad face) and the
-console render it; `usdtpay status` shows the same figures."""
+"""Service health from the figures: the database, the chain (and exchange)
+watchers, the rate and the notifier. Status is UP when all parts are
+healthy, DOWN when the database is unreachable (nothing works), DEGRADED
+otherwise (orders may be created but some part needs attention). /api/health
+(dryad face) and the console render it; `usdtpay status` shows the same
+figures (its exchange lines are exchange_part's messages)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from engine.config import OpsSettings, Settings
 from engine.db import SessionFactory
 from engine.errors import UsdtPayError
 from engine.monitoring import queries
-from engine.monitoring.figures import FAILING, STOPPED, ChainStatus, rate_age_limit
+from engine.monitoring.exchanges import exchange_statuses
+from engine.monitoring.figures import (
+    FAILING,
+    NEVER_STARTED,
+    STOPPED,
+    ChainStatus,
+    ExchangeStatus,
+    rate_age_limit,
+)
 from engine.rates.service import current_quote
 
 UP, DOWN, DEGRADED = "UP", "DOWN", "DEGRADED"
@@ -94,6 +103,64 @@ async def chain_parts(
     return parts
 
 
+def exchange_part(s: ExchangeStatus, ops: OpsSettings, poll_seconds: float, now: datetime) -> dict[str, Any]:
+    """One exchange's watcher, judged like a chain's (engine.monitoring.exchanges)."""
+    part: dict[str, Any] = {
+        "status": UP,
+        "watcher": s.watcher,
+        "holder": s.holder,
+        "accounts": s.accounts,
+        "unmatched": s.unmatched,
+        "scanned_until": _when(s.scanned_until),
+    }
+    trouble = _exchange_trouble(s, part, ops, poll_seconds, now)
+    if trouble is not None:
+        part.update(status=trouble[0], message=trouble[1])
+    return part
+
+
+def _exchange_trouble(
+    s: ExchangeStatus, part: dict[str, Any], ops: OpsSettings, poll_seconds: float, now: datetime
+) -> tuple[str, str] | None:
+    name = s.exchange
+    if s.watcher == FAILING:
+        seconds = int(s.failing_seconds(now))
+        part.update(failing_since=_when(s.failing_since), failing_seconds=seconds, last_error=s.last_error)
+        return DOWN, (
+            f"failing since {_when(s.failing_since)} ({seconds} s): {s.last_error}; check the account's key "
+            f"(`usdtpay exchange list`, `usdtpay exchange check ID`) and the network to {name}"
+        )
+    if s.accounts == 0:
+        return DEGRADED, f"no enabled {name} receiving account: `usdtpay exchange add {name}`"
+    if s.watcher == NEVER_STARTED:
+        run = "`usdtpay run`" if s.enabled else f"`usdtpay run` with {name} in USDTPAY_EXCHANGES__ENABLED"
+        return DOWN, f"the watcher has not run yet; start `usdtpay watch {name}` or {run}"
+    if s.watcher == STOPPED:
+        seen = int((now - s.heartbeat_at).total_seconds()) if s.heartbeat_at else None
+        return DOWN, f"the watcher stopped (process {s.holder}, last seen {seen} s ago)"
+    if s.lag_seconds is None or s.seconds_since_update is None:
+        return DOWN, f"{s.unread} of {s.accounts} accounts not read yet; see `usdtpay exchange list`"
+    part.update(lag_seconds=int(s.lag_seconds), seconds_since_update=int(s.seconds_since_update))
+    if s.seconds_since_update > max(STALE_FLOOR_SECONDS, STALE_POLLS * poll_seconds):
+        return DOWN, f"no successful poll for {int(s.seconds_since_update)} s; check the watcher process"
+    if s.lag_seconds > ops.lag_seconds_degraded:
+        return DEGRADED, (
+            f"read up to {_when(s.scanned_until)} ({int(s.lag_seconds)} s behind); the watcher is "
+            "catching up (threshold: ops.lag_seconds_degraded)"
+        )
+    return None
+
+
+async def exchange_parts(
+    sessions: SessionFactory, settings: Settings, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """The exchanges in use (none: an empty dict, and /api/health is unchanged)."""
+    async with sessions() as session:
+        statuses = await exchange_statuses(session, settings, now)
+    poll = settings.exchanges.poll_seconds
+    return {s.exchange: exchange_part(s, settings.ops, poll, now) for s in statuses}
+
+
 async def rate_part(sessions: SessionFactory, settings: Settings, now: datetime) -> dict[str, Any]:
     try:
         async with sessions() as session:
@@ -127,11 +194,17 @@ async def check(sessions: SessionFactory, settings: Settings, now: datetime) -> 
         message = f"database unreachable ({type(exc).__name__}); check USDTPAY_DATABASE_URL and the server"
         return Health(DOWN, message, {"database": {"status": DOWN}})
     chains = await chain_parts(sessions, settings, now)
-    states = {part["status"] for part in chains.values()}
-    watchers = DOWN if DOWN in states else DEGRADED if DEGRADED in states else UP
+    exchanges = await exchange_parts(sessions, settings, now)
+    states = {part["status"] for part in [*chains.values(), *exchanges.values()]}
+    watchers: dict[str, Any] = {
+        "status": DOWN if DOWN in states else DEGRADED if DEGRADED in states else UP,
+        "chains": chains,
+    }
+    if exchanges:
+        watchers["exchanges"] = exchanges
     parts: dict[str, dict[str, Any]] = {
         "database": {"status": UP},
-        "watchers": {"status": watchers, "chains": chains},
+        "watchers": watchers,
         "rate": await rate_part(sessions, settings, now),
         "notifications": await notify_part(sessions, settings, now),
     }

@@ -10,7 +10,7 @@ column types, so the values are the same."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, case, func, select, text
@@ -87,18 +87,18 @@ def _via() -> Any:
     return func.coalesce(Order.channel, Order.chain, "unpicked")
 
 
+# One `_via()` per statement: two would bind "unpicked" twice ($1, $2), and
+# PostgreSQL then refuses the GROUP BY as not the selected expression.
 async def orders_created(session: AsyncSession) -> dict[tuple[str, str], int]:
-    stmt = select(Order.face, _via(), func.count()).group_by(Order.face, _via())
-    return {(face, via): int(n) for face, via, n in (await session.execute(stmt)).tuples()}
+    via = _via()
+    stmt = select(Order.face, via, func.count()).group_by(Order.face, via)
+    return {(face, v): int(n) for face, v, n in (await session.execute(stmt)).tuples()}
 
 
 async def orders_paid(session: AsyncSession) -> dict[tuple[str, str], int]:
-    stmt = (
-        select(Order.face, _via(), func.count())
-        .where(Order.paid_at.is_not(None))
-        .group_by(Order.face, _via())
-    )
-    return {(face, via): int(n) for face, via, n in (await session.execute(stmt)).tuples()}
+    via = _via()
+    stmt = select(Order.face, via, func.count()).where(Order.paid_at.is_not(None)).group_by(Order.face, via)
+    return {(face, v): int(n) for face, v, n in (await session.execute(stmt)).tuples()}
 
 
 async def transfers_by_status(session: AsyncSession) -> dict[tuple[str, str, str], int]:
@@ -156,13 +156,19 @@ def _poll_seconds(settings: Settings, chain: str) -> float:
     return float(group.poll_seconds)
 
 
-def _watcher(lease: Any, now: datetime | None, poll_seconds: float) -> str:
-    """`lease`: a watcher_leases row, or None."""
+def watcher_state(lease: Any, now: datetime | None, stale: timedelta) -> str:
+    """Running / failing / stopped / never started, from a chain's or an
+    exchange's lease (a WatcherLease or a watcher_leases row, or None);
+    without `now`, a stopped watcher is not told apart."""
     if lease is None:
         return NEVER_STARTED
-    if now is not None and not is_live(lease, now, stale_after(poll_seconds)):
+    if now is not None and not is_live(lease, now, stale):
         return STOPPED
     return FAILING if lease.failing_since is not None else RUNNING
+
+
+def _watcher(lease: Any, now: datetime | None, poll_seconds: float) -> str:
+    return watcher_state(lease, now, stale_after(poll_seconds))
 
 
 async def chain_statuses(

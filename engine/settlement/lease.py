@@ -30,6 +30,10 @@ from engine.redact import mask_urls_in
 # the longest backoff) is gone: its chain may be claimed again.
 MIN_STALE_S = 120.0
 MAX_BACKOFF_S = 60.0
+# An exchange watcher waits up to five minutes before retrying a refused key
+# (watchers.exchanges.loop); its readers (engine.monitoring) judge it stopped
+# only past that wait.
+EXCHANGE_MAX_BACKOFF_S = 300.0
 
 log = logging.getLogger("usdtpay.watch.lease")
 
@@ -105,6 +109,17 @@ async def beat_ok(session: AsyncSession, chain: str, holder: str, now: datetime)
         update(WatcherLease)
         .where(_mine(chain, holder))  # type: ignore[arg-type]
         .values(heartbeat_at=now, last_ok_at=now, failing_since=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def beat_alive(session: AsyncSession, chain: str, holder: str, now: datetime) -> None:
+    """The watcher runs but a failure is still being waited out (an exchange
+    account backing off): beat, keep it failing (flush only)."""
+    await session.execute(
+        update(WatcherLease)
+        .where(_mine(chain, holder))  # type: ignore[arg-type]
+        .values(heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -29,13 +29,22 @@ from engine.exchanges.ports import ExchangeReader
 from engine.exchanges.watch import StepResult, WatchConfig, record_error, watch_step
 from engine.models import ExchangeAccount
 from engine.settlement import CursorMoved
-from engine.settlement.lease import beat_ok, give_back, holder_id, note_failure, stale_after, take
+from engine.settlement.lease import (
+    EXCHANGE_MAX_BACKOFF_S,
+    beat_alive,
+    beat_ok,
+    give_back,
+    holder_id,
+    note_failure,
+    stale_after,
+    take,
+)
 from watchers.errors import ProviderError
 from watchers.exchanges.build import reader_for_account
 from watchers.exchanges.errors import ExchangeAuthError
 
 log = logging.getLogger("usdtpay.watch.exchanges")
-MAX_BACKOFF_S = 300.0
+MAX_BACKOFF_S = EXCHANGE_MAX_BACKOFF_S
 
 
 @dataclass
@@ -86,15 +95,17 @@ class ExchangeWatcher:
             await give_back(self.sessions, self.exchange, self.holder, self.clock.now())
             self.holder = None
 
-    async def _beat(self, error: str | None) -> None:
-        """The poll's outcome on the lease, for status: ok, or its last error."""
+    async def _beat(self, error: str | None, waiting: bool = False) -> None:
+        """The poll's outcome on the lease, for status: ok, its last error, or
+        (`waiting`: an account that failed is still backing off) still failing."""
         if self.holder is None:
             return
         if error is not None:
             await note_failure(self.sessions, self.exchange, self.holder, error, self.clock.now())
             return
         async with unit_of_work(self.sessions) as session:
-            await beat_ok(session, self.exchange, self.holder, self.clock.now())
+            beat = beat_alive if waiting else beat_ok
+            await beat(session, self.exchange, self.holder, self.clock.now())
 
     async def step_all(self) -> list[StepResult]:
         """One step for every enabled account that is not backing off."""
@@ -103,10 +114,12 @@ class ExchangeWatcher:
         rules = exchange_rules(self.settings.orders.late_window_minutes)
         results: list[StepResult] = []
         error: str | None = None
+        waiting = False  # a skipped account's last step failed: the watcher still fails
         loop_time = asyncio.get_running_loop().time()
         for account in accounts:
             slot = self._slot(account)
             if slot.not_before > loop_time:
+                waiting = waiting or slot.strikes > 0
                 continue
             try:
                 results.append(
@@ -118,7 +131,7 @@ class ExchangeWatcher:
             except (ProviderError, CursorMoved) as exc:
                 error = f"account #{account.id}: {exc}"
                 await self._failed(account, slot, exc)
-        await self._beat(error)
+        await self._beat(error, waiting)
         return results
 
     async def _failed(self, account: ExchangeAccount, slot: _Slot, exc: Exception) -> None:
@@ -130,7 +143,7 @@ class ExchangeWatcher:
         else:
             log.warning("%s account #%d: %s; next try in %.0f s", self.exchange, account.id, exc, wait)
         slot.not_before = asyncio.get_running_loop().time() + wait
-        await record_error(self.sessions, account.id, str(exc), self.clock.now())
+        await record_error(self.sessions, account.id, str(exc))
 
     async def _drop_gone(self, enabled: set[int]) -> None:
         for account_id in [i for i in self.slots if i not in enabled]:

@@ -24,6 +24,8 @@ class Dashboard:
     volume: list[Volume]
     chains: list[monitoring.ChainStatus]
     chain_health: dict[str, dict[str, Any]]
+    exchanges: list[monitoring.ExchangeStatus]  # in use only: none, no table
+    exchange_health: dict[str, dict[str, Any]]
     backlog: monitoring.Backlog
     rate: monitoring.RateState
     rate_age: float | None
@@ -44,17 +46,20 @@ async def dashboard(app_state: AppState) -> Dashboard:
         by_status = await monitoring.orders_by_status(session, since)
         volume = await queries.paid_volume(session, since)
         chains = await monitoring.chain_statuses(session, settings)
+        exchanges = await monitoring.exchange_statuses(session, settings, now)
         backlog = await monitoring.notification_backlog(session, now)
         rate = await monitoring.rate_state(session, settings)
     checked = await health.check(app_state)
-    watchers = checked.parts.get("watchers", {}).get("chains", {})
+    watchers = checked.parts.get("watchers", {})
     return Dashboard(
         since=since,
         created=sum(by_status.values()),
         by_status=by_status,
         volume=volume,
         chains=chains,
-        chain_health=watchers,
+        chain_health=watchers.get("chains", {}),
+        exchanges=exchanges,
+        exchange_health=watchers.get("exchanges", {}),
         backlog=backlog,
         rate=rate,
         rate_age=rate.age_seconds(now),

@@ -78,3 +78,23 @@ def test_usdtpay_watch_okx_refuses_accounts_watched_elsewhere(
     assert code == 2
     held = "every okx receiving account (none enabled yet) is already watched by process otherhost:4242"
     assert held in err
+
+
+async def test_an_account_backing_off_keeps_the_watcher_failing(db: Db, sims: Sims) -> None:
+    settings = settings_for(db, sims)
+    now = datetime.now(UTC)
+    account = await add_account(db, settings, "okx", credentials(sims, "okx"), now - timedelta(hours=1))
+    watcher = ExchangeWatcher(settings, db.sessions, "okx", ManualClock(now))
+    await watcher.claim()
+    try:
+        sims.okx.fail("auth")  # a refused key waits five minutes before its next try
+        await watcher.step_all()
+        assert await watcher.step_all() == []  # skipped while it waits: not a success
+        lease = await lease_of(db, "okx")
+        assert lease is not None and lease.failing_since is not None and lease.errors == 1
+        watcher.slots[account.id].not_before = 0.0  # the wait is over; the key works again
+        assert len(await watcher.step_all()) == 1
+        lease = await lease_of(db, "okx")
+        assert lease is not None and lease.failing_since is None and lease.last_ok_at is not None
+    finally:
+        await watcher.aclose()
