@@ -39,7 +39,7 @@ class OrderSettings(BaseModel):
     public_base_url: str = "http://127.0.0.1:8000"
     # Orders created by network alone (no key) are what an anonymous caller
     # can make at will; their payers' USDT picks may hold this many live
-    # amounts per source (IPv4 address or IPv6 /64) ...
+    # amounts per source (IPv4 address or IPv6 /64, api.ipv6_source_prefix) ...
     open_picks_per_source: int = Field(10, ge=0)
     # ... and together at most this share of offset_slots per chain, so a
     # flood of them always leaves amounts for the merchants' own orders.
@@ -130,6 +130,11 @@ class ApiSettings(BaseModel):
     # Requests with a bad signature or an unknown pid, per source address
     # (api.http.signed_limits): they never use a merchant's budget.
     failed_signatures_per_minute: int = Field(60, ge=1)
+    # Every per-source budget (failed signatures, unsigned creates and reads,
+    # live open picks, "I have paid", console sign-in) counts an IPv6 client
+    # by its network of this prefix: one home line or VPS gets a whole /64,
+    # so per address an attacker would have 2^64 budgets. IPv4: per address.
+    ipv6_source_prefix: int = Field(64, ge=16, le=128)
     default_pid: str = "10001"
     logo_url: str = "/static/logo.svg"
 
