@@ -22,7 +22,7 @@ from api.http.client_address import client_source, in_networks, parse_ip, source
 from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import amounts, money
-from engine.db import unit_of_work
+from engine.db import lock_for_transaction, unit_of_work
 from engine.errors import BadInput, BusinessRule, Forbidden, NotFound, TooManyRequests
 from engine.merchant_keys import api_key_matches
 from engine.merchants import get_merchant
@@ -234,6 +234,9 @@ async def open_pick_holder(state: AppState, session: AsyncSession, chain: str, s
     always find an amount (issue 12, finding 3)."""
     terms, now = state.settings.orders, state.now()
     holder = source_key(source, state.settings.api.ipv6_source_prefix)
+    # Counted and taken under the source's lock, so concurrent picks in
+    # several processes cannot all pass the count.
+    await lock_for_transaction(session, f"open-picks:{holder}")
     if await amounts.live_picks(session, now, picked_by=holder) >= terms.open_picks_per_source:
         raise TooManyRequests(
             "too many USDT amounts are held for your address; pay or let one expire, then retry"
