@@ -73,7 +73,8 @@ async def test_unsigned_creates_and_reads_are_counted_per_64(db: Db) -> None:
         return client.post("/api/precreate", json={"name": "x", "price": "1.00"}, headers=nginx_headers(ip))
 
     def lookup(client: httpx.AsyncClient, ip: str) -> Any:
-        return client.post("/api/order/info", json={"order_id": "1000000000000001"}, headers=nginx_headers(ip))
+        body = {"order_id": "1000000000000001"}
+        return client.post("/api/order/info", json=body, headers=nginx_headers(ip))
 
     def qr(client: httpx.AsyncClient, ip: str) -> Any:
         return client.get("/api/qr.svg", params={"data": "https://a.example"}, headers=nginx_headers(ip))

@@ -29,7 +29,8 @@ CAP, ORDERS = 4, 16
 async def open_orders(base_url: str, count: int) -> list[str]:
     """Orders created by network alone (loopback is trusted, no key)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        answers = [await client.post("/api/precreate", json={"name": "x", "price": "1.00"}) for _ in range(count)]
+        body = {"name": "x", "price": "1.00"}
+        answers = [await client.post("/api/precreate", json=body) for _ in range(count)]
     assert all(a.status_code == 200 for a in answers), answers[0].text
     return [str(a.json()["out_trade_no"]) for a in answers]
 
@@ -37,12 +38,10 @@ async def open_orders(base_url: str, count: int) -> list[str]:
 async def pick_all(base_urls: list[str], order_ids: list[str]) -> list[int]:
     """Every pick at once, alternating between the processes."""
     clients = [httpx.AsyncClient(base_url=url, timeout=60) for url in base_urls]
+    bodies = [{"orderId": oid, "type": "usdt_trc20"} for oid in order_ids]
     try:
         answers = await asyncio.gather(
-            *(
-                clients[n % len(clients)].post("/api/get_pay_params", json={"orderId": oid, "type": "usdt_trc20"})
-                for n, oid in enumerate(order_ids)
-            )
+            *(clients[n % len(clients)].post("/api/get_pay_params", json=b) for n, b in enumerate(bodies))
         )
     finally:
         for client in clients:
@@ -54,9 +53,9 @@ async def test_one_source_cannot_pass_the_cap_through_two_processes(any_db: Db, 
     await make_merchant(any_db)
     await make_wallets(any_db, "tron", 2)
     env = {"USDTPAY_ORDERS__OPEN_PICKS_PER_SOURCE": str(CAP), "USDTPAY_LOG_JSON": "false"}
-    with served(any_db, tmp_path / "a.log", **env) as first, served(any_db, tmp_path / "b.log", **env) as second:
-        order_ids = await open_orders(first.base_url, ORDERS)
-        statuses = await pick_all([first.base_url, second.base_url], order_ids)
+    with served(any_db, tmp_path / "a.log", **env) as one, served(any_db, tmp_path / "b.log", **env) as two:
+        order_ids = await open_orders(one.base_url, ORDERS)
+        statuses = await pick_all([one.base_url, two.base_url], order_ids)
     assert sorted(statuses) == [200] * CAP + [429] * (ORDERS - CAP), statuses
     async with any_db.sessions() as session:
         held = await session.scalar(
