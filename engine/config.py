@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.config_admin import AdminSettings
+
 Chain = Literal["tron", "eth"]
 Exchange = Literal["okx", "binance", "htx"]
 
@@ -294,23 +296,6 @@ class OpsSettings(BaseModel):
     reconcile_retry_seconds: float = Field(1.0, ge=0)
     # GET /metrics answers callers in api.trusted_networks only, unless open.
     metrics_open: bool = False
-
-
-class AdminSettings(BaseModel):
-    """The operator console (/admin). It answers only once an account exists
-    (`usdtpay admin add`)."""
-
-    # "host:port" serves the console on a listener of its own (e.g.
-    # 127.0.0.1:8001 behind a VPN) and not under the public API; empty: /admin
-    # on the API's listener.
-    bind: str = ""
-    session_hours: float = Field(8, gt=0, le=24 * 7)  # absolute lifetime
-    idle_minutes: float = Field(30, gt=0, le=24 * 60)
-    login_attempts: int = Field(10, ge=1)  # per IP and per username ...
-    login_window_seconds: int = Field(900, ge=1)  # ... in this window
-    # The Secure cookie flag; browsers accept it on http://127.0.0.1 and
-    # localhost too, so only a plain-http remote test setup needs false.
-    cookie_secure: bool = True
 
 
 class ExchangeSettings(BaseModel):

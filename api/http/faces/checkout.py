@@ -6,9 +6,8 @@ are guessable, order ids are not); /api/order/qrcode takes `order_id` only.
 Bodies are JSON or form-encoded; the `?_time=` cache-buster is ignored, and
 every answer carries `Cache-Control: no-store`.
 
-The seed shows bare objects on success and no error shape; errors here are
-`{"code": <HTTP status>, "msg": "..."}` with that HTTP status (400, 403 a
-lookup by out_order_id without the merchant's key, 404, 429 slow down).
+The seed shows bare objects on success and no error shape; errors here are `{"code": <HTTP status>,
+"msg": "..."}` with that status (400, 403 by out_order_id without the merchant's key, 404, 429).
 """
 
 from __future__ import annotations
