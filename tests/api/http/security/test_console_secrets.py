@@ -14,6 +14,7 @@ import base64
 import io
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import make_url, text
 
 from api.cli import main
+from engine import totp_sealing
 from engine.admin import totp
 from engine.config import ApiSettings
 from engine.config_admin import AdminSettings
@@ -30,6 +32,12 @@ from tests.api.http.security.support import live_app
 from tests.dbharness import Db
 
 PROXIED = ApiSettings(forwarded_allow_ips=["127.0.0.1/32"])
+
+
+@pytest.fixture(autouse=True)
+def unsealed_afterwards() -> Iterator[None]:
+    yield
+    totp_sealing.configure("")  # create_app set it process-wide
 
 
 def console(key: str) -> AdminSettings:
