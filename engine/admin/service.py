@@ -87,6 +87,7 @@ async def authenticate(
         raise LoginRefused("unknown or disabled account")
     if not password_ok:
         raise LoginRefused("wrong password")
+    totp_sealing.check_opened(account.totp_secret)  # only past the password: no hint to a guesser
     step = totp.matching_step(account.totp_secret, code, now, account.totp_last_step)
     if step is None:
         raise LoginRefused("wrong or reused TOTP code")

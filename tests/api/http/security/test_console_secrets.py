@@ -82,10 +82,16 @@ async def test_a_database_copy_holds_no_totp_secret(
     async with live_app(db, api=PROXIED, admin=console(TOTP_KEY)) as app:
         signed_in = await sign_in(app.base_url, "alice", now_code(secret), "198.51.100.1")
     assert signed_in == 303
-    # The copy without the key, or with a guessed one, opens no account.
+    # The copy without the key, or with a guessed one, opens no account; the
+    # setting is named only to whoever knows the password.
     for key in ("", "another-key-of-sixteen-chars"):
         async with live_app(db, seed=False, api=PROXIED, admin=console(key)) as app:
             assert await sign_in(app.base_url, "alice", "123456", "198.51.100.2") == 503
+            guess = await sign_in(app.base_url, "alice", "123456", "198.51.100.3", password="a wrong guess")
+            assert guess == 403
+    # The accounts can still be listed (and disabled) without the key.
+    assert await cli(monkeypatch, db, "", "admin", "list") == 0
+    assert "alice\toperator\tenabled" in capsys.readouterr().out
 
 
 async def test_admin_add_needs_the_key(
