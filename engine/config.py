@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.config_admin import AdminSettings
+
 Chain = Literal["tron", "eth"]
 Exchange = Literal["okx", "binance", "htx"]
 
@@ -39,7 +41,7 @@ class OrderSettings(BaseModel):
     public_base_url: str = "http://127.0.0.1:8000"
     # Orders created by network alone (no key) are what an anonymous caller
     # can make at will; their payers' USDT picks may hold this many live
-    # amounts per source (IPv4 address or IPv6 /64) ...
+    # amounts per source (IPv4 address or IPv6 /64, api.ipv6_source_prefix) ...
     open_picks_per_source: int = Field(10, ge=0)
     # ... and together at most this share of offset_slots per chain, so a
     # flood of them always leaves amounts for the merchants' own orders.
@@ -130,6 +132,11 @@ class ApiSettings(BaseModel):
     # Requests with a bad signature or an unknown pid, per source address
     # (api.http.signed_limits): they never use a merchant's budget.
     failed_signatures_per_minute: int = Field(60, ge=1)
+    # Every per-source budget (failed signatures, unsigned creates and reads,
+    # live open picks, "I have paid", console sign-in) counts an IPv6 client
+    # by its network of this prefix: one home line or VPS gets a whole /64,
+    # so per address an attacker would have 2^64 budgets. IPv4: per address.
+    ipv6_source_prefix: int = Field(64, ge=16, le=128)
     default_pid: str = "10001"
     logo_url: str = "/static/logo.svg"
 
@@ -289,23 +296,6 @@ class OpsSettings(BaseModel):
     reconcile_retry_seconds: float = Field(1.0, ge=0)
     # GET /metrics answers callers in api.trusted_networks only, unless open.
     metrics_open: bool = False
-
-
-class AdminSettings(BaseModel):
-    """The operator console (/admin). It answers only once an account exists
-    (`usdtpay admin add`)."""
-
-    # "host:port" serves the console on a listener of its own (e.g.
-    # 127.0.0.1:8001 behind a VPN) and not under the public API; empty: /admin
-    # on the API's listener.
-    bind: str = ""
-    session_hours: float = Field(8, gt=0, le=24 * 7)  # absolute lifetime
-    idle_minutes: float = Field(30, gt=0, le=24 * 60)
-    login_attempts: int = Field(10, ge=1)  # per IP and per username ...
-    login_window_seconds: int = Field(900, ge=1)  # ... in this window
-    # The Secure cookie flag; browsers accept it on http://127.0.0.1 and
-    # localhost too, so only a plain-http remote test setup needs false.
-    cookie_secure: bool = True
 
 
 class ExchangeSettings(BaseModel):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -114,3 +115,15 @@ async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+async def lock_for_transaction(session: AsyncSession, name: str) -> None:
+    """Hold a named lock until the session's transaction ends, across
+    processes: a count checked and then acted on under it stays true.
+    PostgreSQL: a transaction-scoped advisory lock on a 64-bit hash of
+    `name`. SQLite needs none: every writing transaction starts with BEGIN
+    IMMEDIATE (install_sqlite_hooks), so there is only one at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

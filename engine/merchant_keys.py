@@ -50,25 +50,34 @@ def _aes(secret: str) -> AESGCM:
     return AESGCM(hashlib.sha256(secret.encode()).digest())
 
 
-def seal(value: str, secret: str) -> str:
+def seal(value: str, secret: str, context: bytes = CONTEXT) -> str:
+    """`value` sealed with `secret` for one use (`context`, the AES-GCM
+    associated data: a value sealed for one column does not open in another)."""
     if not secret or not value or value.startswith(PREFIX):
         return value
     nonce = os.urandom(12)
-    return PREFIX + base64.b64encode(nonce + _aes(secret).encrypt(nonce, value.encode(), CONTEXT)).decode()
+    return PREFIX + base64.b64encode(nonce + _aes(secret).encrypt(nonce, value.encode(), context)).decode()
 
 
-def unseal(stored: str, secret: str) -> str:
+def unseal(
+    stored: str,
+    secret: str,
+    context: bytes = CONTEXT,
+    *,
+    what: str = "merchant keys",
+    setting: str = "USDTPAY_MERCHANT_KEYS_SECRET",
+) -> str:
     if not stored.startswith(PREFIX):
         return stored  # stored before a secret was set: still plain
     if not secret:
-        raise Unavailable("merchant keys are sealed: set USDTPAY_MERCHANT_KEYS_SECRET to the secret used")
+        raise Unavailable(f"{what} are sealed: set {setting} to the secret used")
     from cryptography.exceptions import InvalidTag
 
     raw = base64.b64decode(stored[len(PREFIX) :])
     try:
-        return _aes(secret).decrypt(raw[:12], raw[12:], CONTEXT).decode()
+        return _aes(secret).decrypt(raw[:12], raw[12:], context).decode()
     except InvalidTag as exc:
-        raise Unavailable("merchant keys do not open with USDTPAY_MERCHANT_KEYS_SECRET") from exc
+        raise Unavailable(f"{what} do not open with {setting}") from exc
 
 
 class SealedKey(TypeDecorator[str]):

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Settings (pydantic) and what they need load only now: `--help` and a
     # usage error answer without them.
-    from engine import merchant_keys
+    from engine import merchant_keys, totp_sealing
     from engine.config_file import ConfigError, load
 
     try:
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name = args.cmd if getattr(args, "sub", None) is None else f"{args.cmd} {args.sub}"
     merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
+    totp_sealing.configure(settings.admin.totp_key.get_secret_value())
     try:
         code = commands[name](settings, args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below

@@ -1,9 +1,10 @@
-"""`usdtpay admin add|list|disable`: operator console accounts.
+"""`usdtpay admin add|list|seal-totp|disable`: operator console accounts.
 
 The console under /admin stays off (404) until the first account exists.
 `add` asks for the password twice (or reads one line from stdin with
 --password-stdin, for scripts) and prints the TOTP secret once, as text,
-as an otpauth:// URI and as a QR code for an authenticator app.
+as an otpauth:// URI and as a QR code for an authenticator app; the
+database keeps it sealed with USDTPAY_ADMIN__TOTP_KEY (engine.totp_sealing).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def _print_secret(username: str, secret: str, uri: str) -> None:
 def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
     from engine.admin.service import add_account, record
 
+    if not settings.admin.totp_key.get_secret_value():
+        print(
+            "error: set USDTPAY_ADMIN__TOTP_KEY first (e.g. `openssl rand -base64 32`, kept out of the "
+            "database like the other secrets); TOTP secrets are stored sealed with it",
+            file=sys.stderr,
+        )
+        return 2
     password = _read_password(args)
     if password is None:
         return 2
@@ -59,9 +67,15 @@ def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_admin_list(settings: Settings, _: argparse.Namespace) -> int:
-    from engine.admin.queries import list_accounts
+    from engine.admin.queries import list_accounts, plain_totp_accounts
 
     async def fn(session: Any) -> int:
+        if plain := await plain_totp_accounts(session):
+            print(
+                f"note: {len(plain)} account(s) keep their TOTP secret unsealed: set USDTPAY_ADMIN__TOTP_KEY "
+                "and run `usdtpay admin seal-totp`",
+                file=sys.stderr,
+            )
         accounts = await list_accounts(session)
         if not accounts:
             print("no operator account: the console is off (add one with `usdtpay admin add NAME`)")
@@ -69,6 +83,26 @@ def cmd_admin_list(settings: Settings, _: argparse.Namespace) -> int:
             last = f"{a.last_login_at:%Y-%m-%d %H:%M}Z" if a.last_login_at else "never"
             state = "enabled" if a.enabled else "disabled"
             print(f"{a.username}\t{a.role}\t{state}\tlast sign-in {last}")
+        return 0
+
+    return run_db(settings, fn)
+
+
+def cmd_admin_seal_totp(settings: Settings, _: argparse.Namespace) -> int:
+    """Seal the TOTP secrets stored plain before admin.totp_key was set."""
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from engine.admin.queries import plain_totp_accounts
+
+    if not settings.admin.totp_key.get_secret_value():
+        print("error: set USDTPAY_ADMIN__TOTP_KEY first; it seals the secrets", file=sys.stderr)
+        return 2
+
+    async def fn(session: Any) -> int:
+        accounts = await plain_totp_accounts(session)
+        for account in accounts:
+            flag_modified(account, "totp_secret")  # written back through the sealing column type
+        print(f"{len(accounts)} TOTP secret(s) sealed; the authenticator apps keep working")
         return 0
 
     return run_db(settings, fn)
@@ -113,6 +147,7 @@ def register(sub: Any) -> None:
     )
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (one line)")
     admin.add_parser("list", help="accounts and their last sign-in")
+    admin.add_parser("seal-totp", help="seal TOTP secrets stored before USDTPAY_ADMIN__TOTP_KEY was set")
     disable = admin.add_parser("disable", help="disable an account (it can no longer sign in)")
     disable.add_argument("username")
 
@@ -120,5 +155,6 @@ def register(sub: Any) -> None:
 COMMANDS: dict[str, Command] = {
     "admin add": cmd_admin_add,
     "admin list": cmd_admin_list,
+    "admin seal-totp": cmd_admin_seal_totp,
     "admin disable": cmd_admin_disable,
 }

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException
 from api.http import docs, errors, metrics, pages, receivers
 from api.http.faces import cashier, checkout, dryad, epay, quickpay, usdt
 from api.http.state import app_lifespan, provide_app_state
-from engine import merchant_keys
+from engine import merchant_keys, totp_sealing
 from engine.clock import Clock
 from engine.config import Settings
 
@@ -33,6 +33,7 @@ MAX_REQUEST_BODY = 256 * 1024
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     # Merchants' signing keys open (and are sealed) with this from now on.
     merchant_keys.configure(settings.merchant_keys_secret.get_secret_value())
+    totp_sealing.configure(settings.admin.totp_key.get_secret_value())  # console accounts' TOTP secrets
     lifespan = app_lifespan(settings, clock)
 
     from api.http.admin import routes as admin_routes  # the operator console

@@ -125,6 +125,18 @@ def resolve(request: Request[Any, Any, Any], api: ApiSettings) -> Client:
     return Client(str(parse_ip(hops[0])), known=True)
 
 
+def source_key(text: str, ipv6_prefix: int = 64) -> str:
+    """Whom a per-source budget counts: an IPv4 address, or the IPv6 network
+    of `ipv6_prefix` bits around the address (api.ipv6_source_prefix: an
+    IPv6 subscriber gets a whole /64 and may use any address in it)."""
+    address = parse_ip(text)
+    if address is None:
+        return UNKNOWN
+    if address.version == 6:
+        return str(ipaddress.ip_network((address, ipv6_prefix), strict=False))
+    return str(address)
+
+
 def _api_settings(request: Request[Any, Any, Any]) -> ApiSettings:
     state = getattr(request.app.state, "app_state", None)
     return state.settings.api if state is not None else ApiSettings()
@@ -139,6 +151,11 @@ def client_of(request: Request[Any, Any, Any]) -> Client:
     client = resolve(request, _api_settings(request))
     scope[SCOPE_KEY] = client
     return client
+
+
+def client_source(request: Request[Any, Any, Any]) -> str:
+    """The request's client as a per-source budget key (source_key)."""
+    return source_key(client_of(request).ip, _api_settings(request).ipv6_source_prefix)
 
 
 def is_trusted_client(request: Request[Any, Any, Any], networks: list[str]) -> bool:

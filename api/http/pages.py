@@ -15,10 +15,10 @@ from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
 from api.http import qr_render
+from api.http.client_address import client_source
 from api.http.faces import openapi_doc as doc
 from api.http.faces import payer
 from api.http.state import AppState
-from api.http.wire import client_ip
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 QR_MAX_CHARS = 2048
@@ -105,7 +105,7 @@ async def qr_svg(request: Request[Any, Any, Any], app_state: AppState) -> Respon
             f"data is longer than {QR_MAX_CHARS} characters or {qr_render.MAX_BYTES} UTF-8 bytes "
             "and does not fit a readable QR code; encode a shorter URL",
         )
-    if not app_state.limiter.allow(f"qr:{client_ip(request)}"):
+    if not app_state.limiter.allow(f"qr:{client_source(request)}"):
         return _text(429, "too many QR requests; retry in a minute")
     try:
         # Off the event loop, bounded, cached by content (api.http.qr_render).

@@ -4,7 +4,7 @@ turn against a merchant (issue 12, finding 5).
 A request is counted against its merchant's budget (`pid:<pid>`,
 api.rate_limit_per_minute) only once its signature verified. Anything that
 fails (no pid, unknown pid, bad signature) is counted against its source
-address instead (`badsig:<address>`, api.failed_signatures_per_minute);
+(`badsig:<address>`, an IPv6 client by its /64, api.failed_signatures_per_minute);
 a source over that budget is refused before any key is looked up. So 600
 forged requests naming a merchant cost the forger, never the merchant.
 """
@@ -17,8 +17,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from litestar import Request
 
+from api.http.client_address import client_source
 from api.http.state import AppState
-from api.http.wire import client_ip
 from engine.errors import Forbidden, TooManyRequests
 
 P = ParamSpec("P")
@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 def _source(request: Request[Any, Any, Any]) -> str:
-    return f"badsig:{client_ip(request)}"
+    return f"badsig:{client_source(request)}"
 
 
 def check_source(state: AppState, request: Request[Any, Any, Any]) -> None:

@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, String, case, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.addresses import normalize, normalize_tx_hash
 from engine.errors import BadInput
+from engine.merchant_keys import PREFIX
 from engine.models import (
     AdminAccount,
+    AdminLoginAttempt,
     AdminSession,
     AuditEntry,
     ChannelPayment,
@@ -35,6 +37,22 @@ async def any_account(session: AsyncSession) -> bool:
 
 async def account_by_username(session: AsyncSession, username: str) -> AdminAccount | None:
     return await session.scalar(select(AdminAccount).where(AdminAccount.username == username))
+
+
+async def login_attempts(session: AsyncSession, keys: Iterable[str], since: datetime) -> dict[str, int]:
+    """Failed (or in-flight) sign-ins per key after `since`."""
+    rows = await session.execute(
+        select(AdminLoginAttempt.key, func.count())
+        .where(AdminLoginAttempt.key.in_(list(keys)), AdminLoginAttempt.at > since)
+        .group_by(AdminLoginAttempt.key)
+    )
+    return {key: int(count) for key, count in rows.tuples()}
+
+
+async def plain_totp_accounts(session: AsyncSession) -> list[AdminAccount]:
+    """Accounts whose TOTP secret is still stored plain (from before admin.totp_key)."""
+    raw = type_coerce(AdminAccount.totp_secret, String)
+    return list(await session.scalars(select(AdminAccount).where(raw.not_like(f"{PREFIX}%"))))
 
 
 async def list_accounts(session: AsyncSession) -> list[AdminAccount]:

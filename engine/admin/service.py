@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
+from engine import totp_sealing
 from engine.admin import passwords, queries, totp
 from engine.admin.roles import ROLES
 from engine.errors import BadInput, Conflict, Forbidden
@@ -85,11 +87,14 @@ async def authenticate(
         raise LoginRefused("unknown or disabled account")
     if not password_ok:
         raise LoginRefused("wrong password")
+    totp_sealing.check_opened(account.totp_secret)  # only past the password: no hint to a guesser
     step = totp.matching_step(account.totp_secret, code, now, account.totp_last_step)
     if step is None:
         raise LoginRefused("wrong or reused TOTP code")
     account.totp_last_step = step
     account.last_login_at = now
+    if totp_sealing.configured():
+        flag_modified(account, "totp_secret")  # written back sealed: a row from before the key
     await session.flush()
     return account
 

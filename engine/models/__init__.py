@@ -6,12 +6,19 @@ decimal text so no database ever rounds them."""
 from engine.models.base import Base, UTCDateTime
 from engine.models.chain import ChainCursor, SeenTransfer, Transfer, WatcherLease
 from engine.models.exchanges import ExchangeAccount, ExchangeCursor
-from engine.models.operators import AdminAccount, AdminSession, AuditEntry, TransferDecision
+from engine.models.operators import (
+    AdminAccount,
+    AdminLoginAttempt,
+    AdminSession,
+    AuditEntry,
+    TransferDecision,
+)
 from engine.models.orders import Merchant, Order, Reservation, Wallet
 from engine.models.payments import ChannelPayment, Notification, NotificationAttempt, RateSnapshot
 
 __all__ = [
     "AdminAccount",
+    "AdminLoginAttempt",
     "AdminSession",
     "AuditEntry",
     "Base",

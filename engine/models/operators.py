@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models.base import Base, UTCDateTime
+from engine.totp_sealing import SealedTotp
 
 
 class AdminAccount(Base):
@@ -29,8 +30,9 @@ class AdminAccount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))  # scrypt$n$r$p$salt$hash
-    # The TOTP shared secret (base32): the verifier needs the plain value.
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    # The TOTP shared secret (base32): the verifier needs the plain value,
+    # so it is sealed with admin.totp_key rather than hashed (engine.totp_sealing).
+    totp_secret: Mapped[str] = mapped_column(SealedTotp())
     # The last TOTP time step accepted: a code is good once (RFC 6238 5.2).
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
     role: Mapped[str] = mapped_column(String(16))
@@ -87,3 +89,20 @@ class TransferDecision(Base):
     note: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AdminLoginAttempt(Base):
+    """A console sign-in that failed, or is being checked, counted against
+    its source and its username (`key`: "ip:<source>" / "user:<name>"). The
+    sign-in limit counts these rows, so it holds across processes
+    (engine.admin.login_limit)."""
+
+    __tablename__ = "admin_login_attempts"
+    __table_args__ = (
+        Index("ix_admin_login_attempts_key_at", "key", "at"),
+        Index("ix_admin_login_attempts_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

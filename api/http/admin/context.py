@@ -1,5 +1,6 @@
-"""What the console keeps per app: the login limiter, the templates, and
-whether any account exists (the console is off until one does)."""
+"""What the console keeps per app: its settings, the templates, and
+whether any account exists (the console is off until one does). The
+sign-in limit is counted in the database (engine.admin.login_limit)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import Any
 import jinja2
 from litestar import Request
 
-from api.http.ratelimit import RateLimiter
 from api.http.state import AppState
 from engine.admin import queries
 from engine.config import Settings
@@ -63,16 +63,15 @@ def build_env() -> jinja2.Environment:
 class AdminContext:
     settings: Settings
     env: jinja2.Environment = field(default_factory=build_env)
-    limiter: RateLimiter = field(init=False)
     _open_until: float = 0.0
-
-    def __post_init__(self) -> None:
-        cfg = self.settings.admin
-        self.limiter = RateLimiter(cfg.login_attempts, window_s=float(cfg.login_window_seconds))
 
     @property
     def lifetime(self) -> timedelta:
         return timedelta(hours=self.settings.admin.session_hours)
+
+    @property
+    def login_window(self) -> timedelta:
+        return timedelta(seconds=self.settings.admin.login_window_seconds)
 
     @property
     def idle(self) -> timedelta:

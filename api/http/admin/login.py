@@ -1,4 +1,4 @@
-"""Sign in (password and TOTP code, rate-limited) and sign out."""
+"""Sign in (password and TOTP code, rate-limited across processes) and sign out."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from api.http.admin import auth
-from api.http.admin.context import admin_context
+from api.http.admin.context import AdminContext, admin_context
 from api.http.admin.render import page
+from api.http.client_address import client_source
 from api.http.state import AppState
-from engine.admin import service
+from engine.admin import login_limit, service
 from engine.db import unit_of_work
 
 
@@ -47,6 +48,17 @@ async def _refused(app_state: AppState, username: str, why: str, ip: str) -> Non
         await service.record(session, username or "-", "login", app_state.now(), ok=False, note=why, ip=ip)
 
 
+async def _attempt(
+    app_state: AppState, ctx: AdminContext, request: Request[Any, Any, Any], username: str
+) -> list[int] | None:
+    """This attempt's rows in the sign-in count (per source, an IPv6 client
+    by its /64, and per username), or None when it is over the limit."""
+    now = app_state.now()
+    keys, since = login_limit.keys_for(client_source(request), username), now - ctx.login_window
+    async with unit_of_work(app_state.sessions) as session:
+        return await login_limit.admit(session, keys, now, since, ctx.settings.admin.login_attempts)
+
+
 @post("/login", operation_id="adminLogin", include_in_schema=False)
 async def login(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
     ctx = admin_context(request)
@@ -55,7 +67,8 @@ async def login(request: Request[Any, Any, Any], app_state: AppState) -> Respons
     username = fields.get("username", "").strip()[:64]
     if not auth.same_token(fields.get("csrf"), request.cookies.get(auth.LOGIN_COOKIE, "")):
         return _login_page(request, status=403, error="The form expired; please sign in again.")
-    if not ctx.limiter.allow(f"ip:{ip}") or not ctx.limiter.allow(f"user:{username.lower()}"):
+    attempt = await _attempt(app_state, ctx, request, username)
+    if attempt is None:
         await _refused(app_state, username, "rate limited", ip)
         return _login_page(request, status=429, error="Too many attempts; wait a few minutes and try again.")
     now = app_state.now()
@@ -66,6 +79,7 @@ async def login(request: Request[Any, Any, Any], app_state: AppState) -> Respons
             )
             token, _ = await service.open_session(session, account, now, ctx.lifetime, ip)
             await service.record(session, account.username, "login", now, ip=ip)
+            await login_limit.forget(session, attempt)  # only failures count
     except service.LoginRefused as exc:
         await _refused(app_state, username, exc.why, ip)
         return _login_page(request, status=403, error=exc.message)

@@ -14,6 +14,7 @@ from api.http.admin import dashboard, login, merchants, ops, orders, transfers
 from api.http.admin.context import admin_context
 from api.http.admin.render import on_error
 from api.http.state import app_lifespan, provide_app_state
+from engine import totp_sealing
 from engine.clock import Clock
 from engine.config import Settings
 
@@ -55,6 +56,7 @@ def routers(settings: Settings) -> list[Any]:
 def create_admin_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     """The console alone, for `admin.bind` (e.g. a port reachable over a VPN
     only); the same state as the API app, built the same way."""
+    totp_sealing.configure(settings.admin.totp_key.get_secret_value())
     return Litestar(
         route_handlers=console_routers(),
         lifespan=[app_lifespan(settings, clock)],

@@ -20,6 +20,7 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 
 from api.http.channel_payments import start_fiat_payment
+from api.http.client_address import client_source
 from api.http.faces import common, exchange_cashier, payer
 from api.http.faces import openapi_doc as doc
 from api.http.faces.payer_text import said_for_error, say
@@ -321,7 +322,7 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
     device = text_field(fields, "device", required=False, max_len=8) or "pc"
     if device not in DEVICE_KIND:
         raise BadInput("device must be pc or mobile")
-    if not app_state.limiter.allow(f"ip:{client_ip(request)}"):  # anyone may call it
+    if not app_state.limiter.allow(f"ip:{client_source(request)}"):  # anyone may call it
         raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
     limit = offer_limit(await common.load_order(app_state, order_id))
     if limit is not None and pay_type not in limit:

@@ -6,9 +6,8 @@ are guessable, order ids are not); /api/order/qrcode takes `order_id` only.
 Bodies are JSON or form-encoded; the `?_time=` cache-buster is ignored, and
 every answer carries `Cache-Control: no-store`.
 
-The seed shows bare objects on success and no error shape; errors here are
-`{"code": <HTTP status>, "msg": "..."}` with that HTTP status (400, 403 a
-lookup by out_order_id without the merchant's key, 404, 429 slow down).
+The seed shows bare objects on success and no error shape; errors here are `{"code": <HTTP status>,
+"msg": "..."}` with that status (400, 403 by out_order_id without the merchant's key, 404, 429).
 """
 
 from __future__ import annotations
@@ -19,10 +18,11 @@ from urllib.parse import quote
 
 from litestar import Request, Response, Router, post
 
+from api.http.client_address import client_source
 from api.http.faces import common, payer
 from api.http.faces import openapi_doc as doc
 from api.http.state import AppState
-from api.http.wire import client_ip, read_fields
+from api.http.wire import read_fields
 from engine import money
 from engine.errors import BadInput, Forbidden, NotFound, TooManyRequests, UsdtPayError
 from engine.exchanges.ports import PLAT_OF
@@ -72,7 +72,7 @@ def _text(fields: dict[str, Any], name: str, max_len: int = 64) -> str:
 
 
 async def find_order(state: AppState, request: Request[Any, Any, Any], *, by_id_only: bool = False) -> Order:
-    if not state.limiter.allow(f"ip:{client_ip(request)}"):
+    if not state.limiter.allow(f"ip:{client_source(request)}"):
         raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
     fields = await read_fields(request, allowed=LOOKUP_FIELDS)
     order_id = _text(fields, "order_id", 32)

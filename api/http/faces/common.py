@@ -7,7 +7,6 @@ answers questions in engine terms and raises engine errors.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import datetime
 from typing import Any
@@ -19,11 +18,11 @@ from litestar.exceptions import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.http.browser_guard import refuse_browser_create
-from api.http.client_address import in_networks, parse_ip
+from api.http.client_address import client_source, in_networks, parse_ip, source_key
 from api.http.state import AppState
 from api.http.wire import client_ip
 from engine import amounts, money
-from engine.db import unit_of_work
+from engine.db import lock_for_transaction, unit_of_work
 from engine.errors import BadInput, BusinessRule, Forbidden, NotFound, TooManyRequests
 from engine.merchant_keys import api_key_matches
 from engine.merchants import get_merchant
@@ -119,7 +118,7 @@ async def creating_merchant(state: AppState, request: Request[Any, Any, Any]) ->
     the order belongs to `api.default_pid`.
     """
     ip = client_ip(request)
-    if not state.limiter.allow(f"ip:{ip}"):
+    if not state.limiter.allow(f"ip:{client_source(request)}"):
         raise TooManyRequests("too many requests; slow down and retry with exponential backoff")
     if not _presented_key(request):
         refuse_browser_create(request)
@@ -227,24 +226,17 @@ def epoch_ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
-def source_key(ip: str) -> str:
-    """One unauthenticated source: an IPv4 address, or the IPv6 /64 that
-    one subscriber gets whole."""
-    address = parse_ip(ip)
-    if address is None:
-        return "unknown"
-    if address.version == 6:
-        return str(ipaddress.ip_network((address, 64), strict=False))
-    return str(address)
-
-
 async def open_pick_holder(state: AppState, session: AsyncSession, chain: str, source: str) -> str:
     """The holder to record for a cashier pick on an open order (created by
     network alone), or why not: one source may hold
     orders.open_picks_per_source live amounts, and all such picks together
     orders.open_picks_share_percent of the slots, so merchants' own orders
     always find an amount (issue 12, finding 3)."""
-    terms, now, holder = state.settings.orders, state.now(), source_key(source)
+    terms, now = state.settings.orders, state.now()
+    holder = source_key(source, state.settings.api.ipv6_source_prefix)
+    # Counted and taken under the source's lock, so concurrent picks in
+    # several processes cannot all pass the count.
+    await lock_for_transaction(session, f"open-picks:{holder}")
     if await amounts.live_picks(session, now, picked_by=holder) >= terms.open_picks_per_source:
         raise TooManyRequests(
             "too many USDT amounts are held for your address; pay or let one expire, then retry"

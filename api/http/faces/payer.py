@@ -21,11 +21,12 @@ from typing import Any
 
 from litestar import Request, Response, Router, post
 
+from api.http.client_address import client_source
 from api.http.faces import common, payer_exchange
 from api.http.faces import openapi_doc as doc
 from api.http.faces.payer_text import Refused, Said, advice, chain_names, said_for_error, say
 from api.http.state import AppState
-from api.http.wire import client_ip, read_fields, text_field
+from api.http.wire import read_fields, text_field
 from engine import money
 from engine.addresses import normalize_tx_hash
 from engine.chain import BLOCK_SECONDS, TxLookup
@@ -264,7 +265,7 @@ async def claim_paid(request: Request[Any, Any, Any], app_state: AppState) -> Re
     fields = await read_fields(request)
     order_id = common.parse_order_id(fields.get("orderId"), "orderId")
     raw_hash = text_field(fields, "hash", max_len=100)
-    check_limits(app_state, client_ip(request), order_id)
+    check_limits(app_state, client_source(request), order_id)
     order = await common.load_order(app_state, order_id)
     exchange = is_exchange_order(order)  # then `hash` is the exchange's identifier, checked there
     tx_hash = raw_hash if exchange else chain_hash(raw_hash)

@@ -16,7 +16,7 @@ from api.cli import main
 from api.http.admin.routes import create_admin_app
 from api.http.app import create_app
 from engine.admin import queries, service, totp
-from engine.config import AdminSettings
+from engine.config_admin import AdminSettings
 from tests.api.support import test_settings as console_settings
 from tests.dbharness import Db
 from tests.factories import make_merchant
@@ -138,6 +138,7 @@ def test_cli_admin_add_prints_the_totp_secret_once(
     import io
 
     monkeypatch.setenv("USDTPAY_DATABASE_URL", db.url)
+    monkeypatch.setenv("USDTPAY_ADMIN__TOTP_KEY", "a-test-totp-sealing-key")
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert main(["admin", "add", "sam", "--role", "support", "--password-stdin"]) == 0
     out = capsys.readouterr().out

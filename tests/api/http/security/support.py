@@ -93,12 +93,14 @@ def settings_for(db: Db, base_url: str = "http://127.0.0.1:8000", **overrides: A
 
 
 @asynccontextmanager
-async def live_app(db: Db, **overrides: Any) -> AsyncIterator[LiveApp]:
+async def live_app(db: Db, *, seed: bool = True, **overrides: Any) -> AsyncIterator[LiveApp]:
     """The app on 127.0.0.1:<free port> with merchant 10001, two TRON
-    wallets and one Ethereum wallet; `overrides` are Settings fields."""
-    await make_merchant(db)
-    await make_wallets(db, "tron", 2)
-    await make_wallets(db, "eth", 1)
+    wallets and one Ethereum wallet (seed=False: a database seeded before);
+    `overrides` are Settings fields."""
+    if seed:
+        await make_merchant(db)
+        await make_wallets(db, "tron", 2)
+        await make_wallets(db, "eth", 1)
     sock = free_loopback_socket()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(settings_for(db, base_url, **overrides))

@@ -18,6 +18,8 @@ HIDDEN_PRIVATE = [
     "https://[2002:c0a8:101::1]/notify",  # 6to4 of 192.168.1.1
     "http://[64:ff9b:1::a00:5]/notify",  # local-use NAT64 of 10.0.0.5
     "http://[::7f00:1]/notify",  # IPv4-compatible 127.0.0.1
+    "http://[2001:0:4136:e378:8000:63bf:f5ff:fffa]/notify",  # Teredo, client 10.0.0.5 (bits inverted)
+    "http://[::ffff:7f00:1]/notify",  # IPv4-mapped 127.0.0.1
 ]
 
 
