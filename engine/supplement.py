@@ -22,8 +22,8 @@ from engine.chain import ChainTransfer, TxLookup
 from engine.errors import BusinessRule, NotFound
 from engine.models import Order, Transfer
 from engine.settlement import MatchRules, Settle, settle_transfer
-from engine.settlement.ingest import lock_order
 from engine.settlement.matching import window_of
+from engine.settlement.queries import lock_order
 from engine.settlement.rules import SETTLEABLE
 
 

@@ -21,7 +21,7 @@ from engine.chain import ChainTransfer
 from engine.errors import BadInput, BusinessRule, NotFound
 from engine.models import Order, Transfer, TransferDecision
 from engine.settlement import Settle, settle_transfer
-from engine.settlement.ingest import lock_order
+from engine.settlement.queries import lock_order
 from engine.settlement.rules import SETTLEABLE
 
 MIN_NOTE = 5
