@@ -25,7 +25,7 @@ from engine.monitoring.figures import (
     Latency,
     RateState,
 )
-from engine.rates.service import latest
+from engine.rates.queries import latest
 from engine.settlement import list_cursors
 from engine.settlement.lease import is_live, stale_after
 
