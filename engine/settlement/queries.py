@@ -84,3 +84,19 @@ async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
 
 async def list_cursors(session: AsyncSession) -> list[ChainCursor]:
     return list(await session.scalars(select(ChainCursor).order_by(ChainCursor.chain)))
+
+
+async def order_paid_by(session: AsyncSession, tx_hash: str, *, besides: int) -> int | None:
+    """An order other than `besides` that this transaction hash paid."""
+    stmt = select(Order.id).where(Order.tx_hash == tx_hash, Order.id != besides).limit(1)
+    return await session.scalar(stmt)
+
+
+async def recorded_transfer(
+    session: AsyncSession, chain: str, tx_hash: str, log_index: int
+) -> Transfer | None:
+    return await session.scalar(
+        select(Transfer).where(
+            Transfer.chain == chain, Transfer.tx_hash == tx_hash, Transfer.log_index == log_index
+        )
+    )
