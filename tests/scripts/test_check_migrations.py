@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from scripts import check_migrations
+from scripts import check_migrations, scratch_pg
 
 
 def _closed_port() -> int:
@@ -41,7 +41,7 @@ def test_elsewhere_it_says_it_checked_sqlite_only(
 
 
 def test_reachable_postgres_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not check_migrations.reachable(check_migrations.PG_HOST, check_migrations.PG_PORT):
+    if not scratch_pg.reachable():
         pytest.skip("PostgreSQL is not reachable")
     checked: list[str] = []
     monkeypatch.setattr(check_migrations, "check", lambda url: checked.append(url) or True)
