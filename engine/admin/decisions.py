@@ -17,10 +17,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.admin import queries
-from engine.chain import ChainTransfer
 from engine.errors import BadInput, BusinessRule, NotFound
 from engine.models import Order, Transfer, TransferDecision
 from engine.settlement import Settle, settle_transfer
+from engine.settlement.ingest import recorded_transfer_of
 from engine.settlement.queries import lock_order
 from engine.settlement.rules import SETTLEABLE
 
@@ -51,20 +51,6 @@ async def _open_transfer(session: AsyncSession, transfer_id: int) -> Transfer:
     return transfer
 
 
-def _chain_transfer(row: Transfer) -> ChainTransfer:
-    return ChainTransfer(
-        chain=row.chain,
-        tx_hash=row.tx_hash,
-        log_index=row.log_index,
-        block_number=row.block_number,
-        block_time=row.block_time,
-        from_address=row.from_address,
-        to_address=row.to_address,
-        token_contract=row.token_contract,
-        amount_units=row.amount_units,
-    )
-
-
 def _check_credit(transfer: Transfer, order: Order | None, order_id: int) -> Order:
     if order is None:
         raise NotFound(f"no order {order_id}")
@@ -92,7 +78,7 @@ async def credit_transfer(
     reason = transfer.reason
     outcome = await settle_transfer(
         session,
-        _chain_transfer(transfer),
+        recorded_transfer_of(transfer),
         order.id,
         now,
         source=transfer.source,

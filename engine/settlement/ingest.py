@@ -79,6 +79,21 @@ def transfer_values(
     }
 
 
+def recorded_transfer_of(row: Transfer) -> ChainTransfer:
+    """A stored transfers row as the ChainTransfer it was recorded from."""
+    return ChainTransfer(
+        chain=row.chain,
+        tx_hash=row.tx_hash,
+        log_index=row.log_index,
+        block_number=row.block_number,
+        block_time=row.block_time,
+        from_address=row.from_address,
+        to_address=row.to_address,
+        token_contract=row.token_contract,
+        amount_units=row.amount_units,
+    )
+
+
 async def insert_transfer(session: AsyncSession, values: dict[str, object], now: datetime) -> int | None:
     """Insert one transfer row; None when (chain, tx, log) exists already."""
     stmt = (
