@@ -86,18 +86,7 @@ async def credit_transfer(
     )
     if outcome is not Settle.SETTLED:
         raise DecisionRefused(f"order {order.id} changed meanwhile; look at it again")
-    decision = TransferDecision(
-        transfer_id=transfer.id,
-        decision=CREDITED,
-        order_id=order.id,
-        reason_before=reason,
-        note=text,
-        decided_by=who,
-        decided_at=now,
-    )
-    session.add(decision)
-    await session.flush()
-    return decision
+    return await _record(session, transfer.id, CREDITED, order.id, reason, text, who, now)
 
 
 async def mark_refunded(
@@ -106,15 +95,28 @@ async def mark_refunded(
     """Record that the payer got the money back outside usdtpay; flush only."""
     text = _note(note)
     transfer = await _open_transfer(session, transfer_id)
-    decision = TransferDecision(
-        transfer_id=transfer.id,
-        decision=REFUNDED,
-        order_id=transfer.order_id,
-        reason_before=transfer.reason,
-        note=text,
+    return await _record(session, transfer.id, REFUNDED, transfer.order_id, transfer.reason, text, who, now)
+
+
+async def _record(
+    session: AsyncSession,
+    transfer_id: int,
+    decision: str,
+    order_id: int | None,
+    reason_before: str | None,
+    note: str,
+    who: str,
+    now: datetime,
+) -> TransferDecision:
+    row = TransferDecision(
+        transfer_id=transfer_id,
+        decision=decision,
+        order_id=order_id,
+        reason_before=reason_before,
+        note=note,
         decided_by=who,
         decided_at=now,
     )
-    session.add(decision)
+    session.add(row)
     await session.flush()
-    return decision
+    return row
