@@ -24,7 +24,8 @@ NOTIFIED_EVENTS = frozenset({"paid"})
 
 async def quickpay_wallet(session: AsyncSession, order: Order) -> str:
     """Which wallet (wechat / alipay) paid a QuickPay order: the last part
-    of the reuse key its payment was opened with (engine.fiat)."""
+    of the reuse key (`kind|openid|appid|wallet`) its payment's pay data
+    was stored with when the face opened it (api.http.channel_payments)."""
     if order.channel != "quickpay":
         return ""
     pay_data = await queries.paid_pay_data(session, order.id)
