@@ -25,9 +25,10 @@ setup: .venv/.synced
 devchain: scripts/devchain/node_modules/.installed
 
 scripts/devchain/node_modules/.installed: scripts/devchain/package.json scripts/devchain/package-lock.json
-	# npm ci refuses this lock: npm writes only this platform's optional anvil
-	# binary into it. npm install follows the lock and leaves it unchanged.
-	cd scripts/devchain && npm install --no-audit --no-fund
+	# The lock names every platform's optional anvil binary (as `npm install`
+	# writes it), so npm ci installs this platform's one and a fresh clone
+	# stays clean.
+	cd scripts/devchain && npm ci --no-audit --no-fund
 	@touch $@
 
 # A whole payment on a local dev chain (anvil): order, cashier URL, payment,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine import money
@@ -21,8 +20,7 @@ from engine.addresses import normalize, normalize_tx_hash
 from engine.chain import ChainTransfer, TxLookup
 from engine.errors import BusinessRule, NotFound
 from engine.models import Order, Transfer
-from engine.settlement import MatchRules, Settle, settle_transfer
-from engine.settlement.ingest import lock_order
+from engine.settlement import MatchRules, Settle, queries, settle_transfer
 from engine.settlement.matching import window_of
 from engine.settlement.rules import SETTLEABLE
 
@@ -164,25 +162,15 @@ def _in_window(order: Order, transfer: ChainTransfer, rules: MatchRules) -> Chai
 
 async def ensure_hash_unused(session: AsyncSession, order: Order, tx_hash: str) -> None:
     """The cheap check, before asking a node: did this hash pay another order?"""
-    other = await session.scalar(
-        select(Order.id).where(Order.tx_hash == normalize_tx_hash(tx_hash), Order.id != order.id).limit(1)
-    )
+    other = await queries.order_paid_by(session, normalize_tx_hash(tx_hash), besides=order.id)
     if other is not None:
         raise HashUsed("this transaction hash already settled another order; each payment settles one order")
 
 
 async def _check_hash_unused(session: AsyncSession, order: Order, transfer: ChainTransfer) -> Transfer | None:
     """Reject a hash another order was paid with; return this log's row if recorded."""
-    other = await session.scalar(
-        select(Order.id).where(Order.tx_hash == transfer.tx_hash, Order.id != order.id).limit(1)
-    )
-    row = await session.scalar(
-        select(Transfer).where(
-            Transfer.chain == transfer.chain,
-            Transfer.tx_hash == transfer.tx_hash,
-            Transfer.log_index == transfer.log_index,
-        )
-    )
+    other = await queries.order_paid_by(session, transfer.tx_hash, besides=order.id)
+    row = await queries.recorded_transfer(session, transfer.chain, transfer.tx_hash, transfer.log_index)
     if other is not None or (row is not None and row.status == "matched" and row.order_id != order.id):
         raise HashUsed("this transaction hash already settled another order; each payment settles one order")
     return row
@@ -199,7 +187,7 @@ async def verify_and_settle(
     payer: str | None = None,
 ) -> Order:
     """Verify `lookup` against the order (invariants 3 and 6) and settle it; flush only."""
-    order = await lock_order(session, order_id)
+    order = await queries.lock_order(session, order_id)
     if order is None:
         raise NotFound(f"no order {order_id}")
     check_order(order, tx_hash)

@@ -20,12 +20,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
-
 from engine.chain import ChainReader, Heads, UnconfirmedReader
 from engine.clock import Clock, SystemClock
 from engine.db import SessionFactory, unit_of_work
-from engine.models import Wallet
+from engine.merchants.queries import chain_addresses
 from engine.redact import mask_urls_in
 from engine.seen.queries import prune_below
 from engine.seen.service import record_seen
@@ -142,8 +140,7 @@ class Streamer:
         first = self.config.start_block if self.config.start_block is not None else max(heads.final, 0)
         async with unit_of_work(self.sessions) as session:
             cursor = await init_cursor(session, self.config.chain, first, self.clock.now())
-            rows = await session.scalars(select(Wallet.address).where(Wallet.chain == self.config.chain))
-            return cursor.next_block, frozenset(rows)
+            return cursor.next_block, await chain_addresses(session, self.config.chain)
 
     def _failed(self, exc: BaseException, during: str) -> StepResult:
         self.failures += 1

@@ -219,7 +219,9 @@ async def pay_and_watch(chain: Any, client: Any, key: str, receiver: Receiver, a
     print(f"\nCashier page for the payer: {client.base_url}/cashier.html?orderId={data['plat_order_no']}")
     print(f"The payer must send exactly {data['amount']} USDT (ERC20) to {data['u_addr']}.")
     if not auto_pay:
-        await asyncio.to_thread(input, f"\nPress Enter to pay from the funded dev account {chain.payer} ... ")
+        await asyncio.to_thread(
+            wait_for_enter, f"\nPress Enter to pay from the funded dev account {chain.payer} ... "
+        )
     tx = await chain.pay(data["u_addr"], money.parse_amount(data["amount"], money.USDT_DECIMALS))
     print(f"\nPaid: transaction {tx}; mining {CONFIRMATIONS} more blocks so it is final")
     await chain.mine(CONFIRMATIONS)
@@ -262,6 +264,15 @@ async def run_demo(auto_pay: bool) -> int:
                         return await pay_and_watch(chain, client, key, receiver, auto_pay)
     finally:
         receiver.stop()
+
+
+def wait_for_enter(prompt: str) -> None:
+    """Wait for Enter; with no input to read (stdin closed or not a
+    terminal: CI, `make demo < /dev/null`) go on at once, as --pay does."""
+    try:
+        input(prompt)
+    except EOFError:
+        print("\n(no input to wait on: paying now; --pay skips the question)")
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:

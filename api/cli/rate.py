@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def cmd_rate_show(settings: Settings, _: argparse.Namespace) -> int:
-    from engine.rates.service import current_quote, latest
+    from engine.rates.queries import latest
+    from engine.rates.service import current_quote
 
     async def fn(session: Any) -> int:
         try:

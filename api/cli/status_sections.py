@@ -49,7 +49,9 @@ async def rate_section(
     if state.rate is None:
         return ["Rate", "no CNY/USDT rate yet: the refresher has not succeeded (`usdtpay rate show`)"]
     age = state.age_seconds(now) or 0.0
-    kind = "fixed (USDTPAY_RATE_FIXED)" if state.fixed else f"age {_age(age)}"
+    # The fixed rate may come from USDTPAY_RATE_FIXED or from rate.fixed (file or variable).
+    source = "USDTPAY_RATE_FIXED" if settings.rate_fixed is not None else "rate.fixed"
+    kind = f"fixed ({source})" if state.fixed else f"age {_age(age)}"
     lines = ["Rate", f"CNY per USDT {state.rate}   {kind}"]
     lines += [f"  {name}: {value}" for name, value in sorted(state.sources.items())]
     limit = monitoring.rate_age_limit(settings)

@@ -19,6 +19,7 @@ from api.http.state import AppState
 from api.http.wire import client_ip
 from engine.db import unit_of_work
 from engine.errors import UsdtPayError
+from engine.fiat import queries as fiat_queries
 from engine.fiat import service as fiat
 from engine.fiat.channel import CallbackAck, Channel, ChannelEvent, PaymentStatus
 
@@ -44,7 +45,7 @@ async def _apply(state: AppState, name: str, event: ChannelEvent) -> None:
             log.info("%s callback %s: order %s %s", name, event.out_trade_no, result.order_id, result.outcome)
             return
         if event.status in (PaymentStatus.CLOSED, PaymentStatus.FAILED):
-            payment = await fiat.payment_by_out_trade_no(session, name, event.out_trade_no)
+            payment = await fiat_queries.payment_by_out_trade_no(session, name, event.out_trade_no)
             if payment is not None:
                 await fiat.mark_payment(session, payment.id, event.status.value, note=f"{name} callback")
 

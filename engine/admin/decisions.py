@@ -17,11 +17,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.admin import queries
-from engine.chain import ChainTransfer
 from engine.errors import BadInput, BusinessRule, NotFound
 from engine.models import Order, Transfer, TransferDecision
 from engine.settlement import Settle, settle_transfer
-from engine.settlement.ingest import lock_order
+from engine.settlement.ingest import recorded_transfer_of
+from engine.settlement.queries import lock_order
 from engine.settlement.rules import SETTLEABLE
 
 MIN_NOTE = 5
@@ -51,20 +51,6 @@ async def _open_transfer(session: AsyncSession, transfer_id: int) -> Transfer:
     return transfer
 
 
-def _chain_transfer(row: Transfer) -> ChainTransfer:
-    return ChainTransfer(
-        chain=row.chain,
-        tx_hash=row.tx_hash,
-        log_index=row.log_index,
-        block_number=row.block_number,
-        block_time=row.block_time,
-        from_address=row.from_address,
-        to_address=row.to_address,
-        token_contract=row.token_contract,
-        amount_units=row.amount_units,
-    )
-
-
 def _check_credit(transfer: Transfer, order: Order | None, order_id: int) -> Order:
     if order is None:
         raise NotFound(f"no order {order_id}")
@@ -92,7 +78,7 @@ async def credit_transfer(
     reason = transfer.reason
     outcome = await settle_transfer(
         session,
-        _chain_transfer(transfer),
+        recorded_transfer_of(transfer),
         order.id,
         now,
         source=transfer.source,
@@ -100,18 +86,7 @@ async def credit_transfer(
     )
     if outcome is not Settle.SETTLED:
         raise DecisionRefused(f"order {order.id} changed meanwhile; look at it again")
-    decision = TransferDecision(
-        transfer_id=transfer.id,
-        decision=CREDITED,
-        order_id=order.id,
-        reason_before=reason,
-        note=text,
-        decided_by=who,
-        decided_at=now,
-    )
-    session.add(decision)
-    await session.flush()
-    return decision
+    return await _record(session, transfer.id, CREDITED, order.id, reason, text, who, now)
 
 
 async def mark_refunded(
@@ -120,15 +95,28 @@ async def mark_refunded(
     """Record that the payer got the money back outside usdtpay; flush only."""
     text = _note(note)
     transfer = await _open_transfer(session, transfer_id)
-    decision = TransferDecision(
-        transfer_id=transfer.id,
-        decision=REFUNDED,
-        order_id=transfer.order_id,
-        reason_before=transfer.reason,
-        note=text,
+    return await _record(session, transfer.id, REFUNDED, transfer.order_id, transfer.reason, text, who, now)
+
+
+async def _record(
+    session: AsyncSession,
+    transfer_id: int,
+    decision: str,
+    order_id: int | None,
+    reason_before: str | None,
+    note: str,
+    who: str,
+    now: datetime,
+) -> TransferDecision:
+    row = TransferDecision(
+        transfer_id=transfer_id,
+        decision=decision,
+        order_id=order_id,
+        reason_before=reason_before,
+        note=note,
         decided_by=who,
         decided_at=now,
     )
-    session.add(decision)
+    session.add(row)
     await session.flush()
-    return decision
+    return row

@@ -13,7 +13,7 @@ from engine.errors import BusinessRule, NotFound
 from engine.merchants import get_merchant
 from engine.models import ChannelPayment, Merchant, Order, Wallet
 from engine.orders.schemas import OrderStatus
-from engine.settlement.ingest import lock_order
+from engine.settlement.queries import lock_order
 
 Change = tuple[dict[str, Any], dict[str, Any]]
 CLOSABLE = (OrderStatus.PENDING.value, OrderStatus.EXPIRED.value)

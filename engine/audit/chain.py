@@ -16,6 +16,7 @@ from engine.chain import ChainTransfer, TxLookup
 from engine.errors import BadInput
 from engine.models import Order, Transfer, TransferDecision
 from engine.money import format_usdt
+from engine.settlement.ingest import recorded_transfer_of
 
 Key = tuple[str, int]  # (tx hash, log index)
 
@@ -269,17 +270,7 @@ class _Comparison:
 
     def phantom_row(self, row: Transfer) -> None:
         order = self.ev.orders.get(row.order_id) if row.order_id is not None else None
-        t = ChainTransfer(
-            chain=row.chain,
-            tx_hash=row.tx_hash,
-            log_index=row.log_index,
-            block_number=row.block_number,
-            block_time=row.block_time,
-            from_address=row.from_address,
-            to_address=row.to_address,
-            token_contract=row.token_contract,
-            amount_units=row.amount_units,
-        )
+        t = recorded_transfer_of(row)
         msg = "a transfers row that the chain does not have (forged, or dropped by a reorg)"
         self.add(Kind.TRANSFER_NOT_ON_CHAIN, msg, t, order, chain_units=None, db_units=row.amount_units)
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
+from engine.audit import queries as audit_queries
 from engine.audit.findings import Finding, Kind
 from engine.audit.run import ChainScan
 from engine.db import SessionFactory
@@ -93,13 +92,7 @@ async def _books(
     sessions: SessionFactory, account: ExchangeAccount, start: datetime, end: datetime
 ) -> tuple[dict[str, Transfer], dict[str, Order]]:
     async with sessions() as session:
-        rows = await session.scalars(
-            select(Transfer).where(
-                Transfer.chain == account.exchange,
-                Transfer.to_address == account.uid,
-                Transfer.block_time.between(start, end),
-            )
-        )
+        rows = await audit_queries.transfers_to(session, account.exchange, account.uid, start, end)
         paid = await queries.exchange_orders_between(session, account.exchange, account.uid, ("paid",))
     orders = {o.tx_hash: o for o in paid if o.tx_hash and o.paid_at is not None and start <= o.paid_at <= end}
     return {r.tx_hash: r for r in rows}, orders

@@ -22,6 +22,16 @@ async def receiving_addresses(session: AsyncSession, chain: str) -> frozenset[st
     return frozenset([*wallets, *(a for a in on_orders if a)])
 
 
+async def transfers_to(
+    session: AsyncSession, chain: str, address: str, start: datetime, end: datetime
+) -> list[Transfer]:
+    """Transfers recorded to one address (an exchange account's uid) in a time window."""
+    stmt = select(Transfer).where(
+        Transfer.chain == chain, Transfer.to_address == address, Transfer.block_time.between(start, end)
+    )
+    return list(await session.scalars(stmt))
+
+
 async def recorded_transfers(session: AsyncSession, chain: str, start: int, end: int) -> list[Transfer]:
     stmt = select(Transfer).where(
         Transfer.chain == chain, Transfer.block_number >= start, Transfer.block_number <= end

@@ -22,13 +22,9 @@ from engine.exchanges import queries
 from engine.exchanges.ports import ExchangeRecord
 from engine.models import Transfer
 from engine.settlement import IngestResult, MatchRules, Reason, Settle, settle_transfer
-from engine.settlement.ingest import (
-    exact_candidates,
-    insert_unmatched,
-    likely_order,
-    live_orders_at,
-)
+from engine.settlement.ingest import insert_unmatched, likely_order
 from engine.settlement.matching import Verdict, judge, near_amount_verdict
+from engine.settlement.queries import exact_candidates, live_orders_at
 from engine.settlement.rules import TransferStatus
 
 CURRENCY = "USDT"

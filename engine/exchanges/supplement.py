@@ -23,8 +23,8 @@ from engine.exchanges.ingest import CURRENCY, as_transfer
 from engine.exchanges.ports import EXCHANGES, PLAT_OF, ExchangeRecord
 from engine.models import Order, Transfer
 from engine.settlement import MatchRules, Settle, settle_transfer
-from engine.settlement.ingest import lock_order
 from engine.settlement.matching import window_of
+from engine.settlement.queries import lock_order
 from engine.settlement.rules import SETTLEABLE
 from engine.supplement import (
     AmountDiffers,

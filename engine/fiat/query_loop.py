@@ -19,8 +19,10 @@ from engine.clock import Clock
 from engine.config import FiatSettings
 from engine.db import SessionFactory, unit_of_work
 from engine.errors import UsdtPayError
+from engine.fiat import queries as fiat_queries
 from engine.fiat import service as fiat
 from engine.fiat.channel import Channel, ChannelEvent, PaymentStatus
+from engine.fiat.queries import DuePayment
 
 log = logging.getLogger("usdtpay.fiat_query")
 
@@ -49,7 +51,7 @@ class FiatQuery:
         self._next_query = {k: v for k, v in self._next_query.items() if v > now}
         report = QueryReport()
         async with self.sessions() as session:
-            due = await fiat.due_for_query(
+            due = await fiat_queries.due_for_query(
                 session,
                 now,
                 min_age_seconds=self.settings.query_min_age_seconds,
@@ -66,7 +68,7 @@ class FiatQuery:
             await self._one(channel, payment, now, report)
         return report
 
-    async def _one(self, channel: Channel, due: fiat.DuePayment, now: datetime, report: QueryReport) -> None:
+    async def _one(self, channel: Channel, due: DuePayment, now: datetime, report: QueryReport) -> None:
         report.queried += 1
         try:
             event = await channel.query(due.out_trade_no)
@@ -90,9 +92,7 @@ class FiatQuery:
                 return
             await self._finish(due, "closed", "closed after the order expired", now, report)
 
-    async def _settle(
-        self, due: fiat.DuePayment, event: ChannelEvent, now: datetime, report: QueryReport
-    ) -> None:
+    async def _settle(self, due: DuePayment, event: ChannelEvent, now: datetime, report: QueryReport) -> None:
         try:
             async with unit_of_work(self.sessions) as session:
                 result = await fiat.settle_channel_event(session, event, due.channel, now)
@@ -106,7 +106,7 @@ class FiatQuery:
         log.info("recovered %s payment %s by query: %s", due.channel, due.payment_id, result.outcome)
 
     async def _finish(
-        self, due: fiat.DuePayment, status: str, note: str, now: datetime, report: QueryReport
+        self, due: DuePayment, status: str, note: str, now: datetime, report: QueryReport
     ) -> None:
         # A refunded-before-settled payment is over as well: count it closed.
         final = "failed" if status == "failed" else "closed"

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.errors import BadInput, BusinessRule, Conflict, NotFound
+from engine.fiat import queries as fiat_queries
 from engine.ids import new_platform_id
 from engine.models import ChannelPayment, Merchant, Order
 from engine.notify.outbox import enqueue_order_event
@@ -61,15 +61,6 @@ class Settled:
     outcome: Outcome
     order_id: int
     payment_id: int
-
-
-@dataclass(frozen=True)
-class DuePayment:
-    payment_id: int
-    out_trade_no: str
-    channel: str
-    order_id: int
-    order_expires_at: datetime
 
 
 async def open_payment(
@@ -148,22 +139,10 @@ async def mark_payment(session: AsyncSession, payment_id: int, status: str, note
     return True
 
 
-async def payment_by_out_trade_no(
-    session: AsyncSession, channel: str, out_trade_no: str
-) -> ChannelPayment | None:
-    stmt = select(ChannelPayment).where(
-        ChannelPayment.out_trade_no == out_trade_no, ChannelPayment.channel == channel
-    )
-    return (await session.scalars(stmt)).one_or_none()
-
-
 async def _require_payment(
     session: AsyncSession, payment_id: int, *, for_update: bool = False
 ) -> ChannelPayment:
-    stmt = select(ChannelPayment).where(ChannelPayment.id == payment_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    payment = (await session.scalars(stmt)).one_or_none()
+    payment = await fiat_queries.payment_by_id(session, payment_id, for_update=for_update)
     if payment is None:
         raise NotFound(f"no channel payment {payment_id}")
     return payment
@@ -171,8 +150,7 @@ async def _require_payment(
 
 async def _check_event(session: AsyncSession, event: PaymentEvent, channel: str) -> ChannelPayment:
     """The payment the event is about, locked; FiatMismatch if it does not fit."""
-    stmt = select(ChannelPayment).where(ChannelPayment.out_trade_no == event.out_trade_no).with_for_update()
-    payment = (await session.scalars(stmt)).one_or_none()
+    payment = await fiat_queries.payment_to_settle(session, event.out_trade_no)
     if payment is None or payment.channel != channel:
         raise FiatMismatch(
             f"{channel} reported payment {event.out_trade_no[:64]!r}, which we did not open there"
@@ -189,13 +167,7 @@ async def _check_event(session: AsyncSession, event: PaymentEvent, channel: str)
             f"payment {payment.out_trade_no} is bound to {channel} trade {payment.channel_trade_no}, "
             f"not {event.channel_trade_no[:64]}"
         )
-    other = await session.scalar(
-        select(ChannelPayment.id).where(
-            ChannelPayment.channel == channel,
-            ChannelPayment.channel_trade_no == event.channel_trade_no,
-            ChannelPayment.id != payment.id,
-        )
-    )
+    other = await fiat_queries.other_payment_of_trade(session, channel, event.channel_trade_no, payment.id)
     if other is not None:
         raise FiatMismatch(f"{channel} trade {event.channel_trade_no[:64]} already settled payment {other}")
     return payment
@@ -249,31 +221,6 @@ async def _mark_order_paid(
     log.info("order paid through %s", payment.channel, extra=ids)
 
 
-async def due_for_query(
-    session: AsyncSession,
-    now: datetime,
-    *,
-    min_age_seconds: int,
-    limit: int,
-    skip: frozenset[int] = frozenset(),
-) -> list[DuePayment]:
-    """Pending payments old enough that their callback may have been lost."""
-    stmt = (
-        select(ChannelPayment, Order.expires_at)
-        .join(Order, Order.id == ChannelPayment.order_id)
-        .where(
-            ChannelPayment.status == "pending",
-            ChannelPayment.created_at <= now - timedelta(seconds=min_age_seconds),
-        )
-        .order_by(ChannelPayment.created_at)
-        .limit(limit)
-    )
-    if skip:
-        stmt = stmt.where(ChannelPayment.id.notin_(skip))
-    rows = (await session.execute(stmt)).all()
-    return [DuePayment(p.id, p.out_trade_no, p.channel, p.order_id, expires) for p, expires in rows]
-
-
 async def expire_fiat_order(session: AsyncSession, order_id: int, now: datetime) -> bool:
     """Expire a fiat-only order past its expiry once no payment of it is open.
 
@@ -288,12 +235,7 @@ async def expire_fiat_order(session: AsyncSession, order_id: int, now: datetime)
         or now < order.expires_at
     ):
         return False
-    open_left = await session.scalar(
-        select(ChannelPayment.id).where(
-            ChannelPayment.order_id == order_id, ChannelPayment.status == "pending"
-        )
-    )
-    if open_left is not None:
+    if await fiat_queries.open_payment_of(session, order_id) is not None:
         return False
     order.status = OrderStatus.EXPIRED.value
     await session.flush()

@@ -1,15 +1,15 @@
-"""Operator queries: what was sent, what failed, and sending again."""
+"""For operators: what was sent, what failed, and sending again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.errors import BusinessRule, NotFound
 from engine.models import Notification, NotificationAttempt
+from engine.notify import queries
 
 
 @dataclass(frozen=True)
@@ -27,32 +27,19 @@ async def list_deliveries(
     limit: int = 50,
 ) -> list[DeliveryView]:
     """Newest first, each with its attempts in order."""
-    stmt = select(Notification).order_by(Notification.id.desc()).limit(limit)
-    if failed_only:
-        stmt = stmt.where(Notification.status == "failed")
-    if status:
-        stmt = stmt.where(Notification.status == status)
-    if order_id is not None:
-        stmt = stmt.where(Notification.order_id == order_id)
-    rows = list((await session.scalars(stmt)).all())
+    rows = await queries.notifications(
+        session, failed_only=failed_only, order_id=order_id, status=status, limit=limit
+    )
     attempts: dict[int, list[NotificationAttempt]] = {row.id: [] for row in rows}
     if rows:
-        found = await session.scalars(
-            select(NotificationAttempt)
-            .where(NotificationAttempt.notification_id.in_(list(attempts)))
-            .order_by(NotificationAttempt.notification_id, NotificationAttempt.attempt_no)
-        )
-        for attempt in found:
+        for attempt in await queries.attempts_of(session, list(attempts)):
             attempts[attempt.notification_id].append(attempt)
     return [DeliveryView(row, attempts[row.id]) for row in rows]
 
 
 async def find_notification(session: AsyncSession, ref: str) -> Notification:
     """By numeric id or by delivery id."""
-    conditions = [Notification.delivery_id == ref]
-    if ref.isdigit():
-        conditions.append(Notification.id == int(ref))
-    row = await session.scalar(select(Notification).where(or_(*conditions)))
+    row = await queries.notification_by_ref(session, ref)
     if row is None:
         raise NotFound(f"no notification {ref!r}; see `usdtpay notify list`")
     return row

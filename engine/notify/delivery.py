@@ -17,12 +17,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from engine.config import Settings
-from engine.models import Merchant, Notification, NotificationAttempt
+from engine.models import Notification, NotificationAttempt
+from engine.notify import queries
 from engine.notify.schemes import SCHEMES
 from engine.notify.transport import AttemptResult, Delivery
 
@@ -53,14 +53,6 @@ def lease_for(settings: Settings) -> timedelta:
     return timedelta(seconds=60 + notify.timeout_seconds * rounds)
 
 
-def _due(now: datetime) -> list[ColumnElement[bool]]:
-    return [
-        Notification.status == "pending",
-        Notification.next_attempt_at <= now,
-        or_(Notification.claimed_until.is_(None), Notification.claimed_until <= now),
-    ]
-
-
 async def claim_due(
     session: AsyncSession,
     now: datetime,
@@ -73,13 +65,9 @@ async def claim_due(
     """Lease up to `limit` due rows, oldest first; flush only."""
     if limit <= 0:
         return []
-    stmt = select(Notification.id).where(*_due(now))
-    if exclude_merchants:
-        stmt = stmt.where(Notification.merchant_id.not_in(list(exclude_merchants)))
-    if only_ids is not None:
-        stmt = stmt.where(Notification.id.in_(list(only_ids)))
-    stmt = stmt.order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)
-    ids = list((await session.scalars(stmt)).all())
+    ids = await queries.due_ids(
+        session, now, limit=limit, exclude_merchants=exclude_merchants, only_ids=only_ids
+    )
     if not ids:
         return []
     # Attempts still `sending` belong to a claim whose worker died.
@@ -90,12 +78,7 @@ async def claim_due(
             outcome="unknown", error="the worker stopped before recording this attempt; it may have been sent"
         )
     )
-    rows = await session.execute(
-        select(Notification, Merchant.key)
-        .join(Merchant, Merchant.id == Notification.merchant_id)
-        .where(Notification.id.in_(ids))
-        .order_by(Notification.id)
-    )
+    rows = await queries.with_merchant_keys(session, ids)
     opened = [(row, key, _open_attempt(row, now, lease)) for row, key in rows]
     session.add_all([attempt for _, _, attempt in opened])
     await session.flush()  # one round trip for all the attempt ids
@@ -149,21 +132,8 @@ async def record_results(
     """
     attempt_ids = [job.attempt_id for job, _ in done]
     row_ids = sorted({job.notification_id for job, _ in done})  # one lock order for every worker
-    attempts = {
-        a.id: a
-        for a in await session.scalars(
-            select(NotificationAttempt).where(NotificationAttempt.id.in_(attempt_ids))
-        )
-    }
-    rows = {
-        r.id: r
-        for r in await session.scalars(
-            select(Notification)
-            .where(Notification.id.in_(row_ids))
-            .order_by(Notification.id)
-            .with_for_update()
-        )
-    }
+    attempts = await queries.attempts_by_id(session, attempt_ids)
+    rows = await queries.locked_by_id(session, row_ids)
     outcomes = []
     caught_up: set[tuple[int, str]] = set()
     for job, result in done:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine import epay
-from engine.models import ChannelPayment, Merchant, Notification, Order
-from engine.notify import payloads
+from engine.models import Merchant, Notification, Order
+from engine.notify import payloads, queries
 
 # Which signing/delivery scheme serves an order, by the face that created it.
 SCHEME_BY_FACE = {"usdt": "usdt", "dryad": "dryad", "quickpay": "quickpay", "epay": "epay"}
@@ -23,27 +22,13 @@ SCHEME_BY_FACE = {"usdt": "usdt", "dryad": "dryad", "quickpay": "quickpay", "epa
 NOTIFIED_EVENTS = frozenset({"paid"})
 
 
-async def latest_payment_id(session: AsyncSession, order_id: int) -> int | None:
-    stmt = (
-        select(ChannelPayment.id)
-        .where(ChannelPayment.order_id == order_id)
-        .order_by(ChannelPayment.created_at.desc(), ChannelPayment.id.desc())
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def quickpay_wallet(session: AsyncSession, order: Order) -> str:
     """Which wallet (wechat / alipay) paid a QuickPay order: the last part
-    of the reuse key its payment was opened with (engine.fiat)."""
+    of the reuse key (`kind|openid|appid|wallet`) its payment's pay data
+    was stored with when the face opened it (api.http.channel_payments)."""
     if order.channel != "quickpay":
         return ""
-    stmt = (
-        select(ChannelPayment.pay_data)
-        .where(ChannelPayment.order_id == order.id, ChannelPayment.status == "paid")
-        .limit(1)
-    )
-    pay_data = (await session.execute(stmt)).scalar_one_or_none() or {}
+    pay_data = await queries.paid_pay_data(session, order.id)
     return str(pay_data.get("key", "")).rpartition("|")[2]
 
 
@@ -54,7 +39,7 @@ async def build_body(session: AsyncSession, scheme: str, order: Order, merchant:
         return epay.notification_body(order, merchant, await quickpay_wallet(session, order))
     # dryad's tradeId and quickpay's transaction_no: the payment the face
     # handed out when the order was created (the order id if none).
-    payment_id = await latest_payment_id(session, order.id)
+    payment_id = await queries.latest_payment_id(session, order.id)
     trade_id = payment_id if payment_id is not None else order.id
     if scheme == "dryad":
         return payloads.dryad_body(order, trade_id)
@@ -74,9 +59,7 @@ async def enqueue_order_event(
     scheme = SCHEME_BY_FACE.get(order.face)
     if scheme is None or not order.notify_url or event not in NOTIFIED_EVENTS:
         return None
-    existing = await session.scalar(
-        select(Notification).where(Notification.order_id == order.id, Notification.event == event)
-    )
+    existing = await queries.event_notification(session, order.id, event)
     if existing is not None:
         return existing
     row = Notification(

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol, cast
+from typing import Protocol
 
-from sqlalchemy import Select, Table, delete, select
+from sqlalchemy import delete
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from engine.config import Settings
 from engine.errors import Unavailable
 from engine.models import RateSnapshot
 from engine.money import round_up
+from engine.rates import queries
 from engine.work import ReadCache
 
 log = logging.getLogger("usdtpay.rates")
@@ -103,7 +104,7 @@ def agreeing(values: list[Decimal], report: dict[str, str], settings: Settings) 
 async def check_move(session: AsyncSession, median: Decimal, settings: Settings, now: datetime) -> None:
     """Unavailable when `median` moved more than rate.max_move_percent from
     the last stored median that is still fresh."""
-    previous = await latest(session)
+    previous = await queries.latest(session)
     if previous is None or now - previous.fetched_at > timedelta(seconds=settings.rate.max_age_seconds):
         return  # nothing current to protect: orders already refuse a stale rate
     last = Decimal(previous.median)
@@ -142,27 +143,13 @@ async def refresh(
     return await record(session, values, report, settings, now)
 
 
-def _latest_stmt() -> Select[RateSnapshot]:
-    return select(RateSnapshot).order_by(RateSnapshot.fetched_at.desc(), RateSnapshot.id.desc()).limit(1)
-
-
-async def latest(session: AsyncSession) -> RateSnapshot | None:
-    return (await session.scalars(_latest_stmt())).one_or_none()
-
-
 # A snapshot served from memory is at most this old (a refresh elsewhere is
 # seen within it; a stale one is read again at once).
 MEMO_S = 1.0
-_SNAPSHOTS = cast(Table, RateSnapshot.__table__)
-_LATEST_ROW = (
-    select(_SNAPSHOTS.c.rate, _SNAPSHOTS.c.fetched_at, _SNAPSHOTS.c.sources)
-    .order_by(_SNAPSHOTS.c.fetched_at.desc(), _SNAPSHOTS.c.id.desc())
-    .limit(1)
-)
 
 
 def _latest_row(conn: Connection) -> Quote | None:
-    row = conn.execute(_LATEST_ROW).one_or_none()
+    row = queries.latest_row(conn)
     if row is None:
         return None
     return Quote(rate=Decimal(row.rate), fetched_at=row.fetched_at, sources=dict(row.sources))

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine.chain import ChainTransfer
 from engine.models import Order, SeenTransfer
 from engine.seen import queries
-from engine.settlement.ingest import exact_candidates, known_keys, likely_order, live_orders_at
+from engine.settlement.ingest import likely_order
 from engine.settlement.matching import judge, near_amount_verdict
+from engine.settlement.queries import exact_candidates, known_keys, live_orders_at
 from engine.settlement.rules import MatchRules, Reason
 
 log = logging.getLogger("usdtpay.seen")

@@ -5,12 +5,12 @@ from engine.settlement.cursor import (
     advance_cursor,
     get_cursor,
     init_cursor,
-    list_cursors,
     record_heads,
     set_cursor,
 )
 from engine.settlement.expiry import expire_due
 from engine.settlement.ingest import IngestResult, Settle, ingest, settle_transfer
+from engine.settlement.queries import list_cursors
 from engine.settlement.rules import MatchRules, Reason, TransferStatus, rules_for
 
 __all__ = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.chain import Heads
@@ -24,10 +24,6 @@ class CursorMoved(Conflict):
 
 async def get_cursor(session: AsyncSession, chain: str) -> ChainCursor | None:
     return await session.get(ChainCursor, chain, populate_existing=True)
-
-
-async def list_cursors(session: AsyncSession) -> list[ChainCursor]:
-    return list(await session.scalars(select(ChainCursor).order_by(ChainCursor.chain)))
 
 
 async def init_cursor(session: AsyncSession, chain: str, next_block: int, now: datetime) -> ChainCursor:

@@ -11,29 +11,26 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.chain import ChainTransfer
 from engine.models import Merchant, Order, Transfer
 from engine.notify.outbox import enqueue_order_event
 from engine.settlement.matching import Verdict, in_window, judge, near_amount_verdict
+from engine.settlement.queries import Key, exact_candidates, known_keys, live_orders_at, lock_order
 from engine.settlement.rules import SETTLEABLE, MatchRules, Reason, TransferStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger("usdtpay.settlement")
-
-CHUNK = 400  # bound parameters per IN (...) query, well under every backend's limit
-
-Key = tuple[str, int]  # (tx_hash, log_index)
 
 
 @dataclass
@@ -93,6 +90,21 @@ def transfer_values(
     }
 
 
+def recorded_transfer_of(row: Transfer) -> ChainTransfer:
+    """A stored transfers row as the ChainTransfer it was recorded from."""
+    return ChainTransfer(
+        chain=row.chain,
+        tx_hash=row.tx_hash,
+        log_index=row.log_index,
+        block_number=row.block_number,
+        block_time=row.block_time,
+        from_address=row.from_address,
+        to_address=row.to_address,
+        token_contract=row.token_contract,
+        amount_units=row.amount_units,
+    )
+
+
 async def insert_transfer(session: AsyncSession, values: dict[str, object], now: datetime) -> int | None:
     """Insert one transfer row; None when (chain, tx, log) exists already."""
     stmt = (
@@ -104,75 +116,12 @@ async def insert_transfer(session: AsyncSession, values: dict[str, object], now:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def known_keys(session: AsyncSession, chain: str, hashes: Iterable[str]) -> set[Key]:
-    unique = sorted(set(hashes))
-    found: set[Key] = set()
-    for i in range(0, len(unique), CHUNK):
-        rows = await session.execute(
-            select(Transfer.tx_hash, Transfer.log_index).where(
-                Transfer.chain == chain, Transfer.tx_hash.in_(unique[i : i + CHUNK])
-            )
-        )
-        found.update(rows.tuples())
-    return found
-
-
-async def exact_candidates(
-    session: AsyncSession, chain: str, transfers: Sequence[ChainTransfer]
-) -> dict[tuple[str, int], list[Order]]:
-    """Orders on each transfer's exact (address, amount), whatever their age."""
-    pairs = sorted({(t.to_address, t.amount_units) for t in transfers})
-    found: dict[tuple[str, int], list[Order]] = {}
-    for i in range(0, len(pairs), CHUNK // 2):
-        stmt = select(Order).where(
-            Order.chain == chain, tuple_(Order.address, Order.usdt_units).in_(pairs[i : i + CHUNK // 2])
-        )
-        for order in await session.scalars(stmt):
-            assert order.address is not None and order.usdt_units is not None
-            found.setdefault((order.address, order.usdt_units), []).append(order)
-    return found
-
-
-async def live_orders_at(
-    session: AsyncSession, chain: str, transfers: Sequence[ChainTransfer], rules: MatchRules
-) -> dict[str, list[Order]]:
-    """Settleable orders at the transfers' addresses whose windows may hold
-    one of the transfers, by address: the under / over payment suspects."""
-    if not transfers:
-        return {}
-    addresses = sorted({t.to_address for t in transfers})
-    earliest = min(t.block_time for t in transfers)
-    latest = max(t.block_time for t in transfers)
-    found: dict[str, list[Order]] = {}
-    for i in range(0, len(addresses), CHUNK):
-        stmt = select(Order).where(
-            Order.chain == chain,
-            Order.address.in_(addresses[i : i + CHUNK]),
-            Order.status.in_(SETTLEABLE),
-            Order.created_at < latest + timedelta(seconds=1),  # see matching.window_of
-            Order.expires_at >= earliest - rules.late_window,
-        )
-        for order in await session.scalars(stmt):
-            assert order.address is not None
-            found.setdefault(order.address, []).append(order)
-    return found
-
-
 def likely_order(transfer: ChainTransfer, suspects: list[Order], rules: MatchRules) -> Order | None:
     """The settleable order at the address, in its window, closest in amount."""
     orders = [o for o in suspects if o.status in SETTLEABLE and in_window(o, transfer.block_time, rules)]
     if not orders:
         return None
     return min(orders, key=lambda o: (abs((o.usdt_units or 0) - transfer.amount_units), o.created_at))
-
-
-async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
-    """Re-read the order under a row lock (PostgreSQL; SQLite writers are
-    serialised by BEGIN IMMEDIATE) so two settlers cannot both pay it."""
-    stmt = (
-        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).one_or_none()
 
 
 async def settle_transfer(

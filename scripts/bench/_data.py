@@ -1,7 +1,7 @@
 """Databases and pre-signed requests for the HTTP benchmarks.
 
 Every run gets a fresh database: a SQLite file in a temporary folder, or a
-new PostgreSQL database on 127.0.0.1:5432 (created from the `test`
+new PostgreSQL database (scripts.scratch_pg: created from the `test`
 database, dropped afterwards). Requests are signed here, once, before the
 clock starts, with the merchant key, as a merchant's back end would.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,29 +25,10 @@ from engine.db import create_engine, create_session_factory
 from engine.merchants import add_merchant, add_wallet
 from engine.migrate import upgrade
 from engine.signing import md5_sign
+from scripts import scratch_pg
 
 PID = "10001"
 KEY = "bench-merchant-key-0123456789abcdef"
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_ADMIN_URL = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/test"
-
-
-def postgres_reachable() -> bool:
-    try:
-        with socket.create_connection((PG_HOST, PG_PORT), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-async def _admin(statement: str) -> None:
-    admin = create_engine(PG_ADMIN_URL)
-    try:
-        async with admin.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(statement))
-    finally:
-        await admin.dispose()
 
 
 @contextmanager
@@ -61,15 +41,10 @@ def fresh_database(backend: str, folder: Path, wallets: int = 5) -> Iterator[str
         asyncio.run(_seed(url, wallets))
         yield url
         return
-    name = f"usdtpay_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    try:
+    with scratch_pg.scratch_database("usdtpay_bench") as url:
         upgrade(url)
         asyncio.run(_seed(url, wallets))
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _seed(url: str, wallets: int) -> None:

@@ -24,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from scripts import scratch_pg
 from scripts.bench import _data
 from scripts.bench._harness import Figure, Server, WrkResult, load_line, merge, report, run_wrk, write_lines
 
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     with tempfile.TemporaryDirectory(prefix="usdtpay-bench-") as tmp:
         for backend in args.db.split(","):
-            if backend == "postgresql" and not _data.postgres_reachable():
+            if backend == "postgresql" and not scratch_pg.reachable():
                 print("\n-- postgresql: not reachable on 127.0.0.1:5432; skipped")
                 ok = False
                 continue

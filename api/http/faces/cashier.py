@@ -327,7 +327,7 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
     limit = offer_limit(await common.load_order(app_state, order_id))
     if limit is not None and pay_type not in limit:
         raise BadInput(f"this order may be paid with {', '.join(limit) or 'nothing offered'} only")
-    if pay_type in common.CHAIN_BY_TYPE:
+    if pay_type in common.CHAIN_OF_USDT_TYPE:
         order = await common.load_order(app_state, order_id)
         if order.channel is not None:
             raise BadInput(f"this order is to be paid through {order.channel}; USDT is not offered")
@@ -335,7 +335,7 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
             plat = PLAT_OF[order.chain or ""]
             raise BadInput(f"this order is paid by a transfer at {plat}; follow the steps on the page")
         order = await common.pick_chain(
-            app_state, order_id, common.CHAIN_BY_TYPE[pay_type], source=client_ip(request)
+            app_state, order_id, common.CHAIN_OF_USDT_TYPE[pay_type], source=client_ip(request)
         )
         data = {"payurl": "", "qrcode": order.address, "urlscheme": ""} | usdt_fields(order)
         return ok({"data": data | {"expire_time": common.epoch_ms(order.expires_at)}})

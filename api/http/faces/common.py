@@ -35,7 +35,7 @@ from engine.orders.service import assign_chain
 API_KEY_HEADER = "x-api-key"
 CHAIN_LABEL = {"tron": "TRC20", "eth": "ERC20"}
 USDT_TYPE = {"tron": "usdt_trc20", "eth": "usdt_erc20"}
-CHAIN_BY_TYPE = {v: k for k, v in USDT_TYPE.items()}
+CHAIN_OF_USDT_TYPE = {v: k for k, v in USDT_TYPE.items()}
 
 
 def unexpected(exc: Exception, log: logging.Logger) -> tuple[int, str]:

@@ -33,7 +33,7 @@ from watchers.readers import open_reader
 
 log = logging.getLogger("usdtpay.api.usdt")
 
-CHAIN_BY_TYPE = {1: "tron", 2: "eth"}
+CHAIN_OF_CHAIN_TYPE = {1: "tron", 2: "eth"}
 U_TYPE = {"tron": "TRC20", "eth": "ERC20"}
 STATUS = {"pending": "pending", "paid": "paid", "expired": "expired", "failed": "failed", "closed": "failed"}
 # Seed 004's fields per call: anything else is refused, and so is a value
@@ -115,7 +115,7 @@ def parse_create(fields: dict[str, Any]) -> tuple[NewOrder, int]:
         raise BadInput("currency must be CNY or USDT")
     currency = Currency(currency_text)
     exchange = usdt_exchange.exchange_of(fields)  # type 2: OKX / BINANCE / HTX
-    chain = exchange or CHAIN_BY_TYPE[int_field(fields, "chain_type", choices=(1, 2))]
+    chain = exchange or CHAIN_OF_CHAIN_TYPE[int_field(fields, "chain_type", choices=(1, 2))]
     decimals = money.FEN_DECIMALS if currency == Currency.CNY else money.USDT_DECIMALS
     order_no = text_field(fields, "order_no", max_len=64)
     if not all(c.isalnum() or c in "-_" for c in order_no) or not order_no.isascii():

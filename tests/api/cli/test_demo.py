@@ -3,6 +3,7 @@ order paid and the merchant's notification, in one command."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -39,3 +40,13 @@ def test_demo_pays_an_order_and_shows_the_notification(tmp_path: Path) -> None:
     body = json.loads(notice)
     assert body["status"] == "paid" and body["cny_amount"] == "100.00" and body["signature"]
     assert not list(tmp_path.iterdir()), "the demo leaves nothing behind"
+
+
+def test_demo_without_input_goes_on_instead_of_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.cli import demo
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # closed: what `make demo < /dev/null` reads
+    demo.wait_for_enter("Press Enter ... ")
+    assert "paying now" in capsys.readouterr().out

@@ -51,3 +51,16 @@ async def test_status_shows_backlog_rate_and_orders(
     assert "CNY per USDT 7.21   age 16 min" in out and "binance: error: 429" in out
     assert "too old to price CNY orders" in out
     assert "4 total   expired 1   paid 1   pending 2" in out
+
+
+@pytest.mark.parametrize(
+    ("variable", "named"),
+    [("USDTPAY_RATE_FIXED", "USDTPAY_RATE_FIXED"), ("USDTPAY_RATE__FIXED", "rate.fixed")],
+)
+async def test_status_names_where_the_fixed_rate_is_set(
+    db: Db, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, named: str
+) -> None:
+    monkeypatch.setenv("USDTPAY_DATABASE_URL", db.url)
+    monkeypatch.setenv(variable, "7.20")
+    assert await asyncio.to_thread(main, ["status"]) == 0
+    assert f"CNY per USDT 7.20   fixed ({named})" in capsys.readouterr().out

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from engine.clock import ManualClock
 from engine.config import Settings
 from engine.errors import BusinessRule
+from engine.fiat import queries as fiat_queries
 from engine.fiat import service as fiat
 from engine.models import ChannelPayment, Notification, Order
 from engine.orders.schemas import Currency, NewOrder
@@ -159,11 +160,11 @@ async def test_only_pending_cny_orders_get_payments(db: Db) -> None:
 async def test_due_for_query_skips_young_and_recently_queried(db: Db) -> None:
     payment = await new_payment(db)
     async with db.sessions() as session:
-        assert await fiat.due_for_query(session, NOW, min_age_seconds=60, limit=10) == []
+        assert await fiat_queries.due_for_query(session, NOW, min_age_seconds=60, limit=10) == []
         later = NOW + timedelta(minutes=2)
-        [due] = await fiat.due_for_query(session, later, min_age_seconds=60, limit=10)
+        [due] = await fiat_queries.due_for_query(session, later, min_age_seconds=60, limit=10)
         assert due.out_trade_no == payment.out_trade_no and due.channel == "wechat"
-        skipped = await fiat.due_for_query(
+        skipped = await fiat_queries.due_for_query(
             session, later, min_age_seconds=60, limit=10, skip=frozenset({payment.id})
         )
         assert skipped == []

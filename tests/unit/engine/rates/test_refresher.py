@@ -18,8 +18,9 @@ from engine.clock import ManualClock
 from engine.config import RateSettings, Settings
 from engine.errors import Unavailable
 from engine.models import Merchant, RateSnapshot
+from engine.rates.queries import latest
 from engine.rates.refresher import refresh_once, run_refresher, wants_refresher
-from engine.rates.service import current_quote, latest
+from engine.rates.service import current_quote
 from engine.rates.sources import build_sources
 from tests.dbharness import Db
 from tests.fakes.rate_sources import RateSourcesFake

@@ -2,22 +2,21 @@
 
 Amounts appear twice, as integer units (exact, for sums) and as decimal
 text (for people); times twice, in UTC and in the deployment's time zone
-(settings.timezone). Rows are streamed so a large window stays cheap.
+(settings.timezone). Rows are streamed (export/queries.py) so a large window stays cheap.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.models import ChannelPayment, Merchant, Order, Transfer
+from engine.export import queries
+from engine.models import ChannelPayment, Order, Transfer
 from engine.money import format_fen, format_usdt
 
 ORDER_COLUMNS = [
@@ -108,12 +107,6 @@ def _blank(value: object) -> object:
     return "" if value is None else value
 
 
-async def _stream(session: AsyncSession, stmt: Executable) -> AsyncIterator[Any]:
-    result = await session.stream(stmt.execution_options(yield_per=500))
-    async for row in result:
-        yield row
-
-
 def order_row(order: Order, pid: str, trade_no: str | None, tz: tzinfo) -> dict[str, object]:
     return {
         "platform_order_no": order.id,
@@ -146,30 +139,13 @@ def order_row(order: Order, pid: str, trade_no: str | None, tz: tzinfo) -> dict[
     }
 
 
-def _paid_trade_no() -> Any:
-    """The channel's trade no of the payment that paid a fiat order."""
-    return (
-        select(ChannelPayment.channel_trade_no)
-        .where(ChannelPayment.order_id == Order.id, ChannelPayment.status == "paid")
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 async def export_orders(session: AsyncSession, out: TextIO, window: ExportWindow) -> int:
     """Orders created in [since, until); returns the number of rows."""
-    stmt = (
-        select(Order, Merchant.pid, _paid_trade_no())
-        .join(Merchant, Merchant.id == Order.merchant_id)
-        .where(Order.created_at >= window.since, Order.created_at < window.until)
-        .order_by(Order.created_at, Order.id)
-    )
-    if window.merchant_id is not None:
-        stmt = stmt.where(Order.merchant_id == window.merchant_id)
     writer = csv.DictWriter(out, fieldnames=ORDER_COLUMNS)
     writer.writeheader()
     count = 0
-    async for order, pid, trade_no in _stream(session, stmt):
+    rows = queries.orders_created(session, window.since, window.until, window.merchant_id)
+    async for order, pid, trade_no in rows:
         writer.writerow(order_row(order, pid, trade_no, window.tz))
         count += 1
     return count
@@ -235,30 +211,15 @@ async def export_settlements(session: AsyncSession, out: TextIO, window: ExportW
     """Orders paid in [since, until), then (without a merchant filter) the
     unmatched transfers of the window; returns the number of rows. A fiat
     order paid twice at its channel shows twice: money came in twice."""
-    paid_payment = and_(ChannelPayment.order_id == Order.id, ChannelPayment.status == "paid")
-    stmt = (
-        select(Order, Merchant.pid, ChannelPayment)
-        .join(Merchant, Merchant.id == Order.merchant_id)
-        .outerjoin(ChannelPayment, paid_payment)
-        .where(Order.status == "paid", Order.paid_at >= window.since, Order.paid_at < window.until)
-        .order_by(Order.paid_at, Order.id)
-    )
-    if window.merchant_id is not None:
-        stmt = stmt.where(Order.merchant_id == window.merchant_id)
     writer = csv.DictWriter(out, fieldnames=SETTLEMENT_COLUMNS)
     writer.writeheader()
     count = 0
-    async for order, pid, payment in _stream(session, stmt):
+    paid = queries.orders_paid(session, window.since, window.until, window.merchant_id)
+    async for order, pid, payment in paid:
         writer.writerow(settlement_row(order, pid, payment, window.tz))
         count += 1
     if window.merchant_id is None:
-        unmatched = (
-            select(Transfer)
-            .where(Transfer.status != "matched")
-            .where(Transfer.block_time >= window.since, Transfer.block_time < window.until)
-            .order_by(Transfer.block_time, Transfer.id)
-        )
-        async for (t,) in _stream(session, unmatched):
+        async for (t,) in queries.unmatched_transfers(session, window.since, window.until):
             writer.writerow(unmatched_row(t, window.tz))
             count += 1
     return count

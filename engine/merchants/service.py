@@ -1,34 +1,26 @@
-"""Merchants and receiving wallets."""
+"""Merchants and receiving wallets: adding, removing, API keys, and the
+per-process merchant cache the signed faces read through."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.addresses import normalize
 from engine.db import SessionFactory
 from engine.errors import BadInput, Conflict, Forbidden, NotFound
 from engine.merchant_keys import hash_api_key, new_api_key
-from engine.models import Merchant, Order, Reservation, Wallet
-
-
-async def get_merchant(session: AsyncSession, pid: str, *, include_disabled: bool = False) -> Merchant | None:
-    """The merchant by pid; a merchant disabled in the operator console is
-    unknown to the faces (their callers pass no flag)."""
-    stmt = select(Merchant).where(Merchant.pid == pid)
-    if not include_disabled:
-        stmt = stmt.where(Merchant.enabled.is_(True))
-    return (await session.scalars(stmt)).one_or_none()
+from engine.merchants import queries
+from engine.models import Merchant, Wallet
 
 
 async def require_merchant(session: AsyncSession, pid: object) -> Merchant:
     """403 for an unknown pid, as seed 004's error table says."""
     if not isinstance(pid, str) or not pid:
         raise Forbidden("pid is missing or unknown")
-    merchant = await get_merchant(session, pid)
+    merchant = await queries.get_merchant(session, pid)
     if merchant is None:
         raise Forbidden(f"unknown merchant pid {pid[:32]!r}")
     return merchant
@@ -43,7 +35,7 @@ async def add_merchant(
         raise BadInput("pid must be 1 to 32 characters")
     if len(key) < 16:
         raise BadInput("key must be at least 16 characters")
-    if await get_merchant(session, pid, include_disabled=True) is not None:
+    if await queries.get_merchant(session, pid, include_disabled=True) is not None:
         raise Conflict(f"merchant {pid} exists")
     if key == api_key:
         raise BadInput("the API key must not be the signing key")
@@ -63,7 +55,7 @@ async def add_merchant(
 async def issue_api_key(session: AsyncSession, pid: str) -> str:
     """A new random API key for the merchant (the old one stops working);
     returned once, only its hash is kept."""
-    merchant = await get_merchant(session, pid, include_disabled=True)
+    merchant = await queries.get_merchant(session, pid, include_disabled=True)
     if merchant is None:
         raise NotFound(f"no merchant {pid[:32]!r}")
     api_key = new_api_key()
@@ -72,28 +64,16 @@ async def issue_api_key(session: AsyncSession, pid: str) -> str:
     return api_key
 
 
-async def list_merchants(session: AsyncSession) -> list[Merchant]:
-    return list(await session.scalars(select(Merchant).order_by(Merchant.id)))
-
-
 async def add_wallet(
     session: AsyncSession, chain: str, address: str, now: datetime, label: str = ""
 ) -> Wallet:
     canonical = normalize(chain, address)
-    existing = await session.scalar(select(Wallet).where(Wallet.chain == chain, Wallet.address == canonical))
-    if existing is not None:
+    if await queries.wallet_at(session, chain, canonical) is not None:
         raise Conflict(f"wallet {canonical} on {chain} exists")
     wallet = Wallet(chain=chain, address=canonical, enabled=True, label=label, created_at=now)
     session.add(wallet)
     await session.flush()
     return wallet
-
-
-async def list_wallets(session: AsyncSession, chain: str | None = None) -> list[Wallet]:
-    stmt = select(Wallet).order_by(Wallet.chain, Wallet.id)
-    if chain:
-        stmt = stmt.where(Wallet.chain == chain)
-    return list(await session.scalars(stmt))
 
 
 class MerchantCache:
@@ -117,7 +97,7 @@ class MerchantCache:
         if hit is not None and not fresh and now - hit[0] < self.ttl_s:
             return hit[1]
         async with sessions() as session:
-            merchant = await get_merchant(session, pid)
+            merchant = await queries.get_merchant(session, pid)
         if merchant is None:
             self._entries.pop(pid, None)
             return None
@@ -134,15 +114,13 @@ class MerchantCache:
 async def remove_merchant(session: AsyncSession, pid: str) -> Merchant:
     """Delete a merchant that has no orders; refused while orders are live
     (pending) and, for the books, while any order of it exists at all."""
-    merchant = await get_merchant(session, pid, include_disabled=True)
+    merchant = await queries.get_merchant(session, pid, include_disabled=True)
     if merchant is None:
         raise NotFound(f"no merchant {pid}")
-    live = await session.scalar(
-        select(func.count()).where(Order.merchant_id == merchant.id, Order.status == "pending")
-    )
+    live = await queries.order_count(session, merchant.id, status="pending")
     if live:
         raise Conflict(f"merchant {pid} has {live} live (pending) order(s); disable it now, remove it later")
-    total = await session.scalar(select(func.count()).where(Order.merchant_id == merchant.id))
+    total = await queries.order_count(session, merchant.id)
     if total:
         raise Conflict(
             f"merchant {pid} has {total} order(s) on record, kept for the books; "
@@ -155,7 +133,7 @@ async def remove_merchant(session: AsyncSession, pid: str) -> Merchant:
 
 async def find_wallet(session: AsyncSession, chain: str, address: str) -> Wallet:
     canonical = normalize(chain, address)
-    wallet = await session.scalar(select(Wallet).where(Wallet.chain == chain, Wallet.address == canonical))
+    wallet = await queries.wallet_at(session, chain, canonical)
     if wallet is None:
         raise NotFound(f"no wallet {canonical} on {chain}")
     return wallet
@@ -166,17 +144,9 @@ async def remove_wallet(session: AsyncSession, chain: str, address: str, now: da
     (order expiry plus the late window) means a payment may still arrive
     there, and a removed address is no longer watched: refused until then."""
     wallet = await find_wallet(session, chain, address)
-    held = await session.scalar(
-        select(func.count()).where(
-            Reservation.chain == chain, Reservation.address == wallet.address, Reservation.held_until > now
-        )
-    )
+    held = await queries.live_holds(session, chain, wallet.address, now)
     if held:
-        latest = await session.scalar(
-            select(func.max(Reservation.held_until)).where(
-                Reservation.chain == chain, Reservation.address == wallet.address
-            )
-        )
+        latest = await queries.last_hold_until(session, chain, wallet.address)
         until = f"; try again after {latest:%Y-%m-%d %H:%M}Z" if latest else ""
         raise Conflict(
             f"wallet {wallet.address} holds {held} live order amount(s){until} "
