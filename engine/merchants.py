@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.addresses import normalize
@@ -13,6 +14,7 @@ from engine.db import SessionFactory
 from engine.errors import BadInput, Conflict, Forbidden, NotFound
 from engine.merchant_keys import hash_api_key, new_api_key
 from engine.models import Merchant, Order, Reservation, Wallet
+from engine.prepared_reads import PreparedSelect
 
 
 async def get_merchant(session: AsyncSession, pid: str, *, include_disabled: bool = False) -> Merchant | None:
@@ -22,6 +24,16 @@ async def get_merchant(session: AsyncSession, pid: str, *, include_disabled: boo
     if not include_disabled:
         stmt = stmt.where(Merchant.enabled.is_(True))
     return (await session.scalars(stmt)).one_or_none()
+
+
+_NAME = PreparedSelect(select(Merchant.name).where(Merchant.id == bindparam("merchant_id")))
+
+
+def merchant_name(conn: Connection, merchant_id: int) -> str | None:
+    """Who is being paid, as the cashier page shows it (disabled or not);
+    None for no such merchant. Reads only."""
+    row = _NAME.first(conn, {"merchant_id": merchant_id})
+    return None if row is None else row["name"]
 
 
 async def require_merchant(session: AsyncSession, pid: object) -> Merchant:

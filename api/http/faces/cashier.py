@@ -18,6 +18,7 @@ import secrets
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from sqlalchemy.engine import Connection
 
 from api.http.channel_payments import start_fiat_payment
 from api.http.faces import common, exchange_cashier, payer
@@ -97,12 +98,14 @@ async def offered_types(state: AppState, order: Order) -> list[str]:
     if order.chain is not None:  # an exchange order (seed 004 type 2) has nothing to choose
         return [common.USDT_TYPE[order.chain]] if order.chain in common.USDT_TYPE else []
     if order.channel is None:
-        async with state.sessions() as session:
-            for chain, pay_type in common.USDT_TYPE.items():
-                if await amounts.enabled_addresses(session, chain):
-                    types.append(pay_type)
+        types.extend(await state.work.read(usdt_types_offered))
     limit = offer_limit(order)
     return [t for t in types if limit is None or t in limit]
+
+
+def usdt_types_offered(conn: Connection) -> list[str]:
+    """The USDT types of the chains that have an enabled address."""
+    return [t for chain, t in common.USDT_TYPE.items() if amounts.enabled_addresses(conn, chain)]
 
 
 def offer_limit(order: Order) -> list[str] | None:
