@@ -37,8 +37,9 @@ class PreparedSelect:
         self._sql = ""
         # Per parameter, in order: its name, its fixed value (or _REQUIRED), its bind processor.
         self._binds: tuple[tuple[str, Any, Processor], ...] = ()
-        # Per selected column: its key and its result processor.
-        self._results: tuple[tuple[str, Processor], ...] = ()
+        self._keys = tuple(key for key, _ in self._columns)
+        # The columns whose type converts what SQLite returns: position, processor.
+        self._processed: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         if conn.dialect.driver != "pysqlite":  # PostgreSQL, or aiosqlite's async connection
@@ -53,8 +54,13 @@ class PreparedSelect:
             raise DBAPIError.instance(self._sql, values, exc, sqlite3.Error) from exc
         finally:
             cursor.close()
-        out = self._results
-        return [{key: v if p is None else p(v) for (key, p), v in zip(out, row, strict=True)} for row in rows]
+        return [self._row(row) for row in rows]
+
+    def _row(self, raw: tuple[Any, ...]) -> dict[str, Any]:
+        values = list(raw)
+        for i, process in self._processed:
+            values[i] = process(values[i])
+        return dict(zip(self._keys, values, strict=True))
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row (for a statement that selects one at most), or None."""
@@ -71,9 +77,8 @@ class PreparedSelect:
             fixed = _REQUIRED if bind.required else bind.effective_value
             binds.append((name, fixed, bind.type.dialect_impl(dialect).bind_processor(dialect)))
         self._binds = tuple(binds)
-        self._results = tuple(
-            (key, type_.dialect_impl(dialect).result_processor(dialect, None)) for key, type_ in self._columns
-        )
+        processors = [t.dialect_impl(dialect).result_processor(dialect, None) for _, t in self._columns]
+        self._processed = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         self._sql = str(compiled)
 
 

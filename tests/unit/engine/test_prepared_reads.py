@@ -21,6 +21,7 @@ from tests.factories import T0, make_merchant, make_order, make_wallets, paying,
 STATEMENTS = {
     "order by id": (queries._BY_ID, "order"),
     "order by number": (queries._BY_NO, "number"),
+    "order state by number": (queries._STATE_BY_NO, "number"),
     "near miss": (seen_queries._LATEST_NEAR_MISS, "order"),
 }
 
@@ -33,7 +34,8 @@ async def paid_order(any_db: Db) -> Order:
     order = await make_order(any_db, chain="tron")
     async with any_db.sessions() as session:
         changes = {"status": "paid", "paid_late": True, "paid_at": T0 + timedelta(minutes=7, microseconds=5)}
-        await session.execute(update(Order).where(Order.id == order.id).values(extra={"offer": ["a"]}, **changes))
+        changes["extra"] = {"offer": ["a"]}
+        await session.execute(update(Order).where(Order.id == order.id).values(**changes))
         assert order.usdt_units is not None
         short = paying(order, amount_units=order.usdt_units - 1)
         session.add(transfer_row(short, order.id, reason="underpaid"))
@@ -55,7 +57,8 @@ async def test_rows_are_what_sqlalchemy_gives(any_db: Db, paid_order: Order, nam
         params["open_create"] = False
     mine, theirs = await any_db.work.read(lambda conn: both_ways(conn, prepared, params))
     assert mine and mine == theirs
-    assert [[type(v) for v in row.values()] for row in mine] == [[type(v) for v in r.values()] for r in theirs]
+    types = [[type(v) for v in row.values()] for row in theirs]
+    assert [[type(v) for v in row.values()] for row in mine] == types
 
 
 async def test_the_order_reads_as_the_orm_loads_it(any_db: Db, paid_order: Order) -> None:
