@@ -1,13 +1,15 @@
 """The read paths' shortcuts answer exactly what they replaced: a status
 query read from a few columns gives the same fields as one from the whole
-order, and its answer, built without Litestar's Response layer, has the
-envelope's bytes and headers; a settlement is seen by the next read."""
+order, and the answers built as plain ASGI apps (api.http.wire.JsonAnswer)
+have the bytes and headers of Litestar's Response; a settlement is seen by
+the next read."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
 
+import httpx
 from litestar import Response
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
@@ -53,15 +55,23 @@ async def test_the_state_read_answers_as_the_whole_order(client: AsyncTestClient
     assert state is not None and query_data(state)["paytime"] == int((T0 + timedelta(minutes=3)).timestamp())
 
 
-async def test_the_query_answer_is_the_envelope_byte_for_byte(client: AsyncTestClient, db: Db) -> None:
-    order_id = int(
-        (await client.post("/api/pay/create", json=signed(SEED_CREATE))).json()["data"]["plat_order_no"]
-    )
+def assert_as_litestar_renders(answer: httpx.Response) -> None:
+    rendered = Response(answer.json())
+    assert answer.content == rendered.render(rendered.content, "application/json")
+    assert list(answer.headers.items()) == [
+        ("content-type", "application/json"),
+        ("content-length", str(len(answer.content))),
+    ]
+
+
+async def test_the_answers_are_litestars_byte_for_byte(client: AsyncTestClient, db: Db) -> None:
+    order_id = await create(client)
     await settle(db, order_id)
     answer = await client.get("/api/pay/query", params=signed(QUERY))
     assert answer.status_code == 200 and answer.json()["data"]["status"] == "paid"  # seen at once
-    enveloped = Response({"code": 200, "msg": "success", "data": answer.json()["data"]})
-    assert answer.content == enveloped.render(enveloped.content, "application/json")
-    assert answer.headers["content-type"] == "application/json"
-    assert answer.headers["content-length"] == str(len(answer.content))
-    assert sorted(answer.headers) == ["content-length", "content-type"]
+    assert_as_litestar_renders(answer)
+    for path, name in (("/api/cashier_info", "orderId"), ("/api/check_order", "out_trade_no")):
+        answer = await client.get(path, params={name: str(order_id)})
+        assert answer.status_code == 200 and answer.json()["success"] is True
+        assert_as_litestar_renders(answer)
+    assert answer.json()["status"] == 1  # check_order: paid, at once
