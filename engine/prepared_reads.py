@@ -34,11 +34,12 @@ class PreparedSelect:
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self._columns = [(str(column.key), column.type) for column in statement.selected_columns]
-        self._sql = ""
-        # Per parameter, in order: its name, its fixed value (or _REQUIRED), its bind processor.
-        self._binds: tuple[tuple[str, Any, Processor], ...] = ()
         self._keys = tuple(key for key, _ in self._columns)
-        # The columns whose type converts what SQLite returns: position, processor.
+        # Planned on first use on SQLite (engine.work's connections are sync pysqlite):
+        self._sql = ""
+        # per parameter, in order: its name, its fixed value (or _REQUIRED), its bind processor;
+        self._binds: tuple[tuple[str, Any, Processor], ...] = ()
+        # the columns whose type converts what SQLite returns: position, processor.
         self._processed: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
