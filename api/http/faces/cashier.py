@@ -252,7 +252,8 @@ async def cashier_info(request: Request[Any, Any, Any]) -> ASGIApp:
         data |= await exchange_cashier.fields(app_state, order)
     elif order.chain is not None:
         data |= usdt_fields(order)
-    return JsonAnswer({"success": True, "data": data | await payer.info_fields(app_state, order)})  # ok(...)
+    # The bytes ok(...) would send, without building a Response (api.http.wire.JsonAnswer).
+    return JsonAnswer({"success": True, "data": data | await payer.info_fields(app_state, order)})
 
 
 @post(
@@ -373,7 +374,8 @@ async def check_order(request: Request[Any, Any, Any]) -> ASGIApp:
         "return_url": order.return_url,
     }
     # `status` stays 0 while a transfer is only seen: the extras say how far it is.
-    return JsonAnswer({"success": True, **answer, **await payer.payment_fields(app_state, order)})  # ok(...)
+    # The bytes ok(...) would send, without building a Response (api.http.wire.JsonAnswer).
+    return JsonAnswer({"success": True, **answer, **await payer.payment_fields(app_state, order)})
 
 
 def router() -> Router:

@@ -210,7 +210,7 @@ async def query(request: Request[Any, Any, Any]) -> ASGIApp:
     merchant = await authenticate(app_state, request, fields)
     order_no = text_field(fields, "order_no", max_len=64)
     order = await find_order(app_state.work, merchant, order_no)
-    return JsonAnswer({"code": 200, "msg": "success", "data": query_data(order)})  # envelope(...)
+    return JsonAnswer({"code": 200, "msg": "success", "data": query_data(order)})  # as envelope(...)
 
 
 def parse_supplement(fields: dict[str, Any]) -> tuple[str, str, str | None]:
