@@ -25,6 +25,7 @@ from engine.errors import BusinessRule
 from engine.exchanges.ports import EXCHANGES
 from engine.models import Order, Reservation, Wallet
 from engine.prepared import Prepared
+from engine.prepared_reads import PreparedSelect
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,17 @@ class AmountsExhausted(BusinessRule):
     code = "amounts_exhausted"
 
 
-async def enabled_addresses(session: AsyncSession, chain: str) -> list[str]:
-    rows = await session.scalars(
-        select(Wallet.address).where(Wallet.chain == chain, Wallet.enabled.is_(True)).order_by(Wallet.id)
-    )
-    return list(rows)
+_ENABLED = PreparedSelect(
+    select(Wallet.address)
+    .where(Wallet.chain == bindparam("chain"), Wallet.enabled.is_(True))
+    .order_by(Wallet.id)
+)
+
+
+def enabled_addresses(conn: Connection, chain: str) -> list[str]:
+    """The chain's enabled receiving addresses (the cashier offers a chain
+    that has one); reads only."""
+    return [row["address"] for row in _ENABLED.all(conn, {"chain": chain})]
 
 
 # Built once: the create path runs these for every order, and building

@@ -109,6 +109,8 @@ class ConnectionRunner:
 
     async def read(self, work: Work[T]) -> T:
         async with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # no BEGIN and ROLLBACK round trips around a read
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await conn.run_sync(work)
 
     async def close(self) -> None:

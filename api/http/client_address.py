@@ -29,6 +29,7 @@ from engine.config import ApiSettings
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+_FORWARDING = frozenset(name.encode("latin-1") for name in FORWARDING_HEADERS)
 SCOPE_KEY = "usdtpay.client"
 UNKNOWN = "unknown"
 
@@ -104,17 +105,33 @@ def _hops(request: Request[Any, Any, Any], header: str) -> list[str]:
     return [hop.strip() for hop in hops if hop.strip()]
 
 
-def resolve(request: Request[Any, Any, Any], api: ApiSettings) -> Client:
-    peer_text = request.client.host if request.client else ""
+@lru_cache(maxsize=4096)
+def _peer(peer_text: str, proxies: tuple[str, ...]) -> tuple[str | None, bool]:
+    """The direct peer as text (None: not an address) and whether it is a
+    configured proxy. Kept per peer: parsing it is most of the work of a
+    signed read, and a client sends many requests from one address."""
     peer = parse_ip(peer_text)
     if peer is None:
+        return None, False
+    return str(peer), in_networks(peer, list(proxies))
+
+
+def _names_a_forwarder(request: Request[Any, Any, Any]) -> bool:
+    """Whether any forwarding header was sent (read from the raw ASGI
+    headers: building the request's header map costs more than this)."""
+    return any(name.lower() in _FORWARDING for name, _ in request.scope["headers"])
+
+
+def resolve(request: Request[Any, Any, Any], api: ApiSettings) -> Client:
+    peer_text = request.client.host if request.client else ""
+    peer, is_proxy = _peer(peer_text, tuple(api.forwarded_allow_ips))
+    if peer is None:
         return Client(UNKNOWN, known=False)
-    if not in_networks(peer, api.forwarded_allow_ips):
-        forwarded = any(name in request.headers for name in FORWARDING_HEADERS)
-        return Client(str(peer), known=not forwarded)
+    if not is_proxy:
+        return Client(peer, known=not _names_a_forwarder(request))
     hops = _hops(request, api.forwarded_header)
     if not hops:
-        return Client(str(peer), known=False)
+        return Client(peer, known=False)
     for hop in reversed(hops):
         address = parse_ip(hop)
         if address is None:

@@ -1,7 +1,7 @@
 """Merchants and receiving wallets: `service` changes them, `queries` reads
 them; the names callers use are exported here."""
 
-from engine.merchants.queries import get_merchant, list_merchants, list_wallets
+from engine.merchants.queries import get_merchant, list_merchants, list_wallets, merchant_name
 from engine.merchants.service import (
     MerchantCache,
     add_merchant,
@@ -22,6 +22,7 @@ __all__ = [
     "issue_api_key",
     "list_merchants",
     "list_wallets",
+    "merchant_name",
     "remove_merchant",
     "remove_wallet",
     "require_merchant",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.models import Merchant, Order, Reservation, Wallet
+from engine.prepared_reads import PreparedSelect
 
 
 async def get_merchant(session: AsyncSession, pid: str, *, include_disabled: bool = False) -> Merchant | None:
@@ -61,3 +63,13 @@ async def last_hold_until(session: AsyncSession, chain: str, address: str) -> da
             Reservation.chain == chain, Reservation.address == address
         )
     )
+
+
+_NAME = PreparedSelect(select(Merchant.name).where(Merchant.id == bindparam("merchant_id")))
+
+
+def merchant_name(conn: Connection, merchant_id: int) -> str | None:
+    """Who is being paid, as the cashier page shows it (disabled or not);
+    None for no such merchant. Reads only."""
+    row = _NAME.first(conn, {"merchant_id": merchant_id})
+    return None if row is None else row["name"]

@@ -3,24 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, insert, select
+from sqlalchemy import Select, Table, and_, bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.errors import NotFound
 from engine.models import Merchant, Order
 from engine.prepared import Prepared
+from engine.prepared_reads import PreparedSelect
 
 ORDERS = cast(Table, Order.__table__)
-# Built once: the create path runs these for every order.
+# Built once: the create path runs these for every order, the read paths
+# (query, cashier page, status polls) for every request.
 _INSERT = Prepared(insert(ORDERS))
-_BY_NO = select(ORDERS).where(
+_NUMBERED = and_(
     ORDERS.c.merchant_id == bindparam("merchant_id"),
     ORDERS.c.open_create == bindparam("open_create"),
     ORDERS.c.merchant_order_no == bindparam("order_no"),
 )
+_BY_NO = PreparedSelect(select(ORDERS).where(_NUMBERED))
+_BY_ID = PreparedSelect(select(ORDERS).where(ORDERS.c.id == bindparam("order_id")))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """The columns a merchant's status query answers from (the usdt face's
+    /api/pay/query): read without the rest of the row, whose columns cost
+    more to decode than the lookup itself."""
+
+    id: int
+    merchant_order_no: str
+    usdt_units: int | None
+    fiat_fen: int | None
+    status: str
+    chain: str | None
+    channel: str | None
+    paid_at: datetime | None
+    created_at: datetime
+
+
+_STATE_BY_NO = PreparedSelect(select(*(ORDERS.c[f.name] for f in fields(OrderState))).where(_NUMBERED))
 
 
 def insert_order(conn: Connection, values: Mapping[str, Any]) -> None:
@@ -43,8 +69,22 @@ def find_stored(conn: Connection, merchant_id: int, order_no: str, open_create: 
     """The order a merchant stored under `order_no` (in the number space of
     open creates with open_create), inside a unit of work (engine.work)."""
     params = {"merchant_id": merchant_id, "order_no": order_no, "open_create": open_create}
-    row = conn.execute(_BY_NO, params).mappings().one_or_none()
-    return None if row is None else order_from_row(dict(row))
+    row = _BY_NO.first(conn, params)
+    return None if row is None else order_from_row(row)
+
+
+def find_state(conn: Connection, merchant_id: int, order_no: str) -> OrderState | None:
+    """The state of the order a merchant created (with its key or signature)
+    as `order_no`, for reading only (engine.work's read)."""
+    params = {"merchant_id": merchant_id, "order_no": order_no, "open_create": False}
+    row = _STATE_BY_NO.first(conn, params)
+    return None if row is None else OrderState(**row)
+
+
+def find_by_id(conn: Connection, order_id: int) -> Order | None:
+    """The order with platform number `order_id`, for reading only (engine.work's read)."""
+    row = _BY_ID.first(conn, {"order_id": order_id})
+    return None if row is None else order_from_row(row)
 
 
 async def get_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> Order | None:

@@ -69,11 +69,11 @@ async def create_order(
     raise Conflict("the order could not be stored; retry the request")
 
 
-async def find_order(work: WorkRunner, merchant: Merchant, order_no: str) -> Order:
-    """The order `merchant` created as `order_no` (its own number space),
-    or NotFound. Read without SQLite's write lock (WorkRunner.read), so
-    queries never wait behind creates."""
-    stored = partial(queries.find_stored, merchant_id=merchant.id, order_no=order_no)
+async def find_order(work: WorkRunner, merchant: Merchant, order_no: str) -> queries.OrderState:
+    """The state of the order `merchant` created as `order_no` (its own
+    number space), or NotFound. Read without SQLite's write lock
+    (WorkRunner.read), so queries never wait behind creates."""
+    stored = partial(queries.find_state, merchant_id=merchant.id, order_no=order_no)
     order = await work.read(stored)
     if order is None:
         raise NotFound(f"merchant {merchant.pid} has no order {order_no!r}")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, literal, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.models import ChainCursor, SeenTransfer, Transfer
+from engine.prepared_reads import PreparedSelect
 from engine.settlement.rules import Reason, TransferStatus
 
 NEAR_MISSES = (Reason.UNDERPAID.value, Reason.OVERPAID.value)
@@ -33,31 +36,41 @@ async def prune_below(session: AsyncSession, chain: str, next_block: int) -> Non
     )
 
 
-async def seen_for_order(session: AsyncSession, order_id: int) -> list[SeenTransfer]:
-    stmt = select(SeenTransfer).where(SeenTransfer.order_id == order_id).order_by(SeenTransfer.block_number)
-    return list(await session.scalars(stmt))
-
-
-async def cursor_heads(session: AsyncSession, chain: str) -> tuple[int | None, int | None]:
-    """(head, final head) the chain's watcher last recorded."""
-    row = (
-        await session.execute(
-            select(ChainCursor.head, ChainCursor.final_head).where(ChainCursor.chain == chain)
-        )
-    ).first()
-    return (None, None) if row is None else (row[0], row[1])
-
-
-async def latest_near_miss(session: AsyncSession, order_id: int) -> Transfer | None:
-    """The newest final transfer that came close to paying the order (under / over)."""
-    stmt = (
-        select(Transfer)
-        .where(
-            Transfer.order_id == order_id,
-            Transfer.status == TransferStatus.UNMATCHED.value,
-            Transfer.reason.in_(NEAR_MISSES),
-        )
-        .order_by(Transfer.id.desc())
-        .limit(1)
+# The payer's view (engine.seen.service.payer_view) runs these for every
+# cashier page poll: built once, run on the read connection (engine.work).
+SEEN = cast(Table, SeenTransfer.__table__)
+TRANSFERS = cast(Table, Transfer.__table__)
+CURSORS = cast(Table, ChainCursor.__table__)
+_SEEN_FOR_ORDER = PreparedSelect(
+    select(SEEN).where(SEEN.c.order_id == bindparam("order_id")).order_by(SEEN.c.block_number)
+)
+_HEADS = PreparedSelect(
+    select(CURSORS.c.head, CURSORS.c.final_head).where(CURSORS.c.chain == bindparam("chain"))
+)
+_LATEST_NEAR_MISS = PreparedSelect(
+    select(TRANSFERS)
+    .where(
+        TRANSFERS.c.order_id == bindparam("order_id"),
+        TRANSFERS.c.status == TransferStatus.UNMATCHED.value,
+        TRANSFERS.c.reason.in_([literal(reason) for reason in NEAR_MISSES]),
     )
-    return (await session.scalars(stmt)).one_or_none()
+    .order_by(TRANSFERS.c.id.desc())
+    .limit(1)
+)
+
+
+def seen_for_order(conn: Connection, order_id: int) -> list[dict[str, Any]]:
+    """The order's seen_transfers rows, earliest block first."""
+    return _SEEN_FOR_ORDER.all(conn, {"order_id": order_id})
+
+
+def cursor_heads(conn: Connection, chain: str) -> tuple[int | None, int | None]:
+    """(head, final head) the chain's watcher last recorded."""
+    row = _HEADS.first(conn, {"chain": chain})
+    return (None, None) if row is None else (row["head"], row["final_head"])
+
+
+def latest_near_miss(conn: Connection, order_id: int) -> dict[str, Any] | None:
+    """The newest final transfer (its transfers row) that came close to
+    paying the order (under / over)."""
+    return _LATEST_NEAR_MISS.first(conn, {"order_id": order_id})

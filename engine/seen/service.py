@@ -13,7 +13,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.chain import ChainTransfer
@@ -146,28 +148,30 @@ def confirmations(block: int, head: int | None, final: int | None) -> tuple[int,
     return max(1, min(head - block + 1, needed)), needed
 
 
-async def payer_view(session: AsyncSession, order: Order) -> PayerView:
-    """What the payer of an unpaid on-chain order should be told; empty otherwise."""
+def payer_view(conn: Connection, order: Order) -> PayerView:
+    """What the payer of an unpaid on-chain order should be told; empty
+    otherwise. Reads only: run it through engine.work's read."""
     if order.chain is None or order.usdt_units is None or order.status == "paid":
         return PayerView()
-    rows = await queries.seen_for_order(session, order.id)
-    paying = [r for r in rows if r.verdict == PAYS]
+    rows = queries.seen_for_order(conn, order.id)
+    paying = [r for r in rows if r["verdict"] == PAYS]
     confirming = None
     if paying:
-        head, final = await queries.cursor_heads(session, order.chain)
+        head, final = queries.cursor_heads(conn, order.chain)
         row = paying[0]  # the earliest block: the one that will be final first
-        n, needed = confirmations(row.block_number, head, final)
-        confirming = Confirming(row.tx_hash, row.amount_units, row.block_number, n, needed)
-    return PayerView(confirming=confirming, near_miss=await _near_miss(session, order, rows))
+        n, needed = confirmations(row["block_number"], head, final)
+        confirming = Confirming(row["tx_hash"], row["amount_units"], row["block_number"], n, needed)
+    return PayerView(confirming=confirming, near_miss=_near_miss(conn, order, rows))
 
 
-async def _near_miss(session: AsyncSession, order: Order, rows: list[SeenTransfer]) -> NearMiss | None:
+def _near_miss(conn: Connection, order: Order, rows: list[dict[str, Any]]) -> NearMiss | None:
     assert order.usdt_units is not None
-    final = await queries.latest_near_miss(session, order.id)
-    if final is not None and final.reason is not None:
-        return NearMiss(final.reason, final.amount_units, order.usdt_units, final.tx_hash, final=True)
-    seen = [r for r in rows if r.verdict != PAYS]
+    final = queries.latest_near_miss(conn, order.id)
+    if final is not None and final["reason"] is not None:
+        units, tx_hash = final["amount_units"], final["tx_hash"]
+        return NearMiss(final["reason"], units, order.usdt_units, tx_hash, final=True)
+    seen = [r for r in rows if r["verdict"] != PAYS]
     if seen:
         row = seen[-1]
-        return NearMiss(row.verdict, row.amount_units, order.usdt_units, row.tx_hash, final=False)
+        return NearMiss(row["verdict"], row["amount_units"], order.usdt_units, row["tx_hash"], final=False)
     return None

@@ -18,6 +18,8 @@ import secrets
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.types import ASGIApp
+from sqlalchemy.engine import Connection
 
 from api.http.channel_payments import start_fiat_payment
 from api.http.client_address import client_source
@@ -25,7 +27,7 @@ from api.http.faces import common, exchange_cashier, payer
 from api.http.faces import openapi_doc as doc
 from api.http.faces.payer_text import said_for_error, say
 from api.http.state import AppState
-from api.http.wire import client_ip, read_fields, text_field
+from api.http.wire import JsonAnswer, client_ip, read_fields, text_field
 from engine import amounts, money
 from engine.errors import BadInput, TooManyRequests, UsdtPayError
 from engine.exchanges.ports import PLAT_OF
@@ -98,12 +100,14 @@ async def offered_types(state: AppState, order: Order) -> list[str]:
     if order.chain is not None:  # an exchange order (seed 004 type 2) has nothing to choose
         return [common.USDT_TYPE[order.chain]] if order.chain in common.USDT_TYPE else []
     if order.channel is None:
-        async with state.sessions() as session:
-            for chain, pay_type in common.USDT_TYPE.items():
-                if await amounts.enabled_addresses(session, chain):
-                    types.append(pay_type)
+        types.extend(await state.work.read(usdt_types_offered))
     limit = offer_limit(order)
     return [t for t in types if limit is None or t in limit]
+
+
+def usdt_types_offered(conn: Connection) -> list[str]:
+    """The USDT types of the chains that have an enabled address."""
+    return [t for chain, t in common.USDT_TYPE.items() if amounts.enabled_addresses(conn, chain)]
 
 
 def offer_limit(order: Order) -> list[str] | None:
@@ -245,7 +249,8 @@ EXCHANGE_DOC = doc.obj(
         error_example={"success": False, "msg": "no order 1738155990123; check the order number"},
     ),
 )
-async def cashier_info(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+async def cashier_info(request: Request[Any, Any, Any]) -> ASGIApp:
+    app_state: AppState = request.app.state.app_state  # as usdt.query: no per-request dependency
     order_id = common.parse_order_id(request.query_params.get("orderId"), "orderId")
     order = await common.load_order(app_state, order_id)
     now = app_state.now()
@@ -264,7 +269,8 @@ async def cashier_info(request: Request[Any, Any, Any], app_state: AppState) -> 
         data |= await exchange_cashier.fields(app_state, order)
     elif order.chain is not None:
         data |= usdt_fields(order)
-    return ok({"data": data | await payer.info_fields(app_state, order)})
+    # The bytes ok(...) would send, without building a Response (api.http.wire.JsonAnswer).
+    return JsonAnswer({"success": True, "data": data | await payer.info_fields(app_state, order)})
 
 
 @post(
@@ -372,7 +378,8 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
         error_example={"success": False, "msg": "out_trade_no is required"},
     ),
 )
-async def check_order(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+async def check_order(request: Request[Any, Any, Any]) -> ASGIApp:
+    app_state: AppState = request.app.state.app_state  # as usdt.query: no per-request dependency
     order_id = common.parse_order_id(request.query_params.get("out_trade_no"), "out_trade_no")
     order = await common.load_order(app_state, order_id)
     state = common.shown_status(order, app_state.now())
@@ -384,7 +391,8 @@ async def check_order(request: Request[Any, Any, Any], app_state: AppState) -> R
         "return_url": order.return_url,
     }
     # `status` stays 0 while a transfer is only seen: the extras say how far it is.
-    return ok(answer | await payer.payment_fields(app_state, order))
+    # The bytes ok(...) would send, without building a Response (api.http.wire.JsonAnswer).
+    return JsonAnswer({"success": True, **answer, **await payer.payment_fields(app_state, order)})
 
 
 def router() -> Router:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -170,8 +171,9 @@ def parse_order_id(value: object, field: str) -> int:
 
 
 async def load_order(state: AppState, order_id: int) -> Order:
-    async with state.sessions() as session:
-        order = await queries.get_order(session, order_id)
+    """The order, for reading only: through the runner's read (engine.work),
+    so payer pages and polls never take SQLite's write lock."""
+    order = await state.work.read(partial(queries.find_by_id, order_id=order_id))
     if order is None:
         raise NotFound(f"no order {order_id}; check the order number")
     return order

@@ -17,9 +17,11 @@ watcher would settle once it reaches the block.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, Router, post
+from sqlalchemy.engine import Connection
 
 from api.http.client_address import client_source
 from api.http.faces import common, payer_exchange
@@ -33,7 +35,8 @@ from engine.chain import BLOCK_SECONDS, TxLookup
 from engine.db import unit_of_work
 from engine.errors import BadInput, TooManyRequests, UpstreamError, UsdtPayError
 from engine.exchanges.supplement import is_exchange_order
-from engine.models import Merchant, Order
+from engine.merchants import merchant_name
+from engine.models import Order
 from engine.seen.service import PayerView, confirmations, payer_view
 from engine.settlement import MatchRules, rules_for
 from engine.supplement import (
@@ -86,19 +89,19 @@ def view_fields(order: Order, view: PayerView) -> dict[str, Any]:
 async def payment_fields(state: AppState, order: Order) -> dict[str, Any]:
     if order.chain is None or order.status == "paid":
         return {"seen": None, "near_miss": None}
-    async with state.sessions() as session:
-        view = await payer_view(session, order)
+    view = await state.work.read(partial(payer_view, order=order))
     return view_fields(order, view)
 
 
+def _info(conn: Connection, order: Order) -> tuple[str | None, PayerView]:
+    return merchant_name(conn, order.merchant_id), payer_view(conn, order)
+
+
 async def info_fields(state: AppState, order: Order) -> dict[str, Any]:
-    """The page's first load: who is being paid, and the payment so far."""
-    async with state.sessions() as session:
-        merchant = await session.get(Merchant, order.merchant_id)
-        view = PayerView()
-        if order.chain is not None and order.status != "paid":
-            view = await payer_view(session, order)
-    return {"merchant_name": merchant.name if merchant else "", **view_fields(order, view)}
+    """The page's first load: who is being paid, and the payment so far
+    (one read: engine.work, no write lock)."""
+    name, view = await state.work.read(partial(_info, order=order))
+    return {"merchant_name": name if name is not None else "", **view_fields(order, view)}
 
 
 SEEN_DOC = doc.nullable(

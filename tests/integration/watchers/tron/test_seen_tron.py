@@ -59,8 +59,9 @@ async def test_seen_at_the_head_then_paid_at_solid(
 
     assert await seen_rows(shop) == [(planned.tx_hash, block, "pays")]
     assert (await reload(shop, order)).status == "pending" and await transfer_count(shop) == 0
+    current = await reload(shop, order)
     async with shop.sessions() as session:
-        view = await payer_view(session, await reload(shop, order))
+        view = await session.run_sync(lambda s: payer_view(s.connection(), current))
     assert view.confirming is not None
     assert (view.confirming.confirmations, view.confirming.needed) == (6, chain.solid_lag)
     # Every head block above the solid head was read once, through the full-node API.

@@ -87,7 +87,7 @@ async def test_payer_view_counts_confirmations_from_the_recorded_heads(shop: Db)
         await init_cursor(session, "eth", 1990, NOW)
         await record_heads(session, "eth", Heads(head=2003, final=1991), NOW)
         await session.commit()
-        view = await payer_view(session, order)
+        view = await session.run_sync(lambda s: payer_view(s.connection(), order))
     assert view.confirming is not None and view.near_miss is None
     assert (view.confirming.confirmations, view.confirming.needed) == (3, 12)
 
@@ -106,7 +106,7 @@ async def test_payer_view_explains_a_final_under_payment(shop: Db) -> None:
     async with shop.sessions() as session:
         await ingest(session, "eth", [short], NOW, RULES)
         await session.commit()
-        view = await payer_view(session, order)
+        view = await session.run_sync(lambda s: payer_view(s.connection(), order))
     assert view.confirming is None and view.near_miss is not None
     miss = view.near_miss
     assert (miss.reason, miss.sent_units, miss.needed_units, miss.final) == (
