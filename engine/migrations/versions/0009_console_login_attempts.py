@@ -1,12 +1,11 @@
 """console: room for sealed TOTP secrets (admin.totp_key), and failed
 sign-ins counted in the database so the limit holds across processes
-(branch wave3-sec)
 
 Existing TOTP secrets stay plain and keep working; `usdtpay admin seal-totp`
 seals them once USDTPAY_ADMIN__TOTP_KEY is set (the key is a setting, never
 in the database, so a migration cannot do it).
 
-Revision ID: wave3_sec
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-01 12:00:00
 """
@@ -18,7 +17,7 @@ from alembic import op
 
 import engine.models.base
 
-revision: str = 'wave3_sec'
+revision: str = '0009'
 down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
