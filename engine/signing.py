@@ -111,12 +111,18 @@ def ambiguous_field(fields: Mapping[str, Any], names: Iterable[str]) -> str | No
     first `&<name>=` after a value always starts the next field, so two
     different accepted field sets never sign alike (README, the usdt face's signature).
     """
-    markers = tuple(f"&{name}=" for name in {*names, "key"})
+    markers: tuple[str, ...] | None = None
     for name, value in fields.items():
-        if value is None or value == "":
+        if isinstance(value, str):  # JsonNumber too; the text as it signs
+            text = value
+        elif isinstance(value, Mapping | list | tuple):
+            text = compact_json(value)
+        else:  # null, booleans and integers render without "&"; other types do not sign
             continue
-        text = render_value(value) if isinstance(value, str | int | bool | Mapping | list | tuple) else ""
-        # Every marker starts with "&", which most values lack: one search, not one per name.
-        if "&" in text and any(marker in text for marker in markers):
-            return name
+        # Every marker starts with "&", which most values lack: one search,
+        # and the markers are only made for a value that has one.
+        if "&" in text:
+            markers = markers or tuple(f"&{other}=" for other in {*names, "key"})
+            if any(marker in text for marker in markers):
+                return name
     return None

@@ -11,7 +11,7 @@ bound (issue 12, finding 4).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Set
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -99,7 +99,7 @@ async def read_fields(
     (engine.signing.ambiguous_field; issue 12, finding 9)."""
     strict = allowed is not None
     fields = await _raw_fields(request, strict)
-    if allowed is not None:
+    if allowed is not None and not fields.keys() <= _as_set(allowed):
         unknown = sorted(set(fields) - set(allowed))
         if unknown:
             raise BadInput(
@@ -113,6 +113,10 @@ async def read_fields(
                 "different set of fields; rename that URL parameter or percent-encode the '&' (%26)"
             )
     return fields
+
+
+def _as_set(names: Collection[str]) -> Set[str]:
+    return names if isinstance(names, Set) else set(names)
 
 
 async def _raw_fields(request: Request[Any, Any, Any], strict: bool) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 
 from api.http import signed_limits
+from api.http.answer import JsonAnswer
 from api.http.faces import common, usdt_doc, usdt_exchange
-from api.http.state import AppState
+from api.http.state import AppState, app_state_of
 from api.http.wire import int_field, read_fields, text_field
 from engine import money
 from engine.addresses import normalize, normalize_tx_hash
@@ -180,7 +181,10 @@ def query_data(order: Order) -> dict[str, Any]:
     status_code=200,
     operation_class=usdt_doc.create_doc(),
 )
-async def create(request: Request[Any, Any, Any], app_state: AppState) -> Response[Any]:
+async def create(request: Request[Any, Any, Any]) -> JsonAnswer:
+    # The busiest route: no dependency and no Response rendering per request
+    # (api.http.answer); errors still go through error_response.
+    app_state = app_state_of(request)
     fields = await read_fields(request, allowed=CREATE_FIELDS, signed=True)
     merchant = await authenticate(app_state, request, fields)
     new, scanpay = parse_create(fields)
@@ -189,7 +193,7 @@ async def create(request: Request[Any, Any, Any], app_state: AppState) -> Respon
     data = order_data(order, app_state, scanpay)
     if scanpay == 1 and is_exchange_order(order):
         data["u_addr"] = await usdt_exchange.receiver(app_state, order)
-    return envelope(data)
+    return JsonAnswer({"code": 200, "msg": "success", "data": data})
 
 
 @get(
