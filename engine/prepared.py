@@ -33,11 +33,9 @@ def sqlite_datetime(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-    )
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
+    # "YYYY-MM-DD HH:MM:SS.ffffff" (the year always has 4 digits), without the "+00:00".
+    return v.isoformat(" ", "microseconds")[:26]
 
 
 def sqlite_value(value: Any) -> Any:
@@ -87,6 +85,18 @@ class Prepared:
                 for name in names
             )
             self._sql = str(compiled)
+        return self._sql, self._values(params)
+
+    def _values(self, params: Mapping[str, Any]) -> list[Any]:
+        try:  # every value given (the hot paths): one pass, no defaults
+            given = [params[name] for name, _, _ in self._plan]
+        except KeyError:
+            pass
+        else:
+            return [
+                v if convert is None else convert(v)
+                for v, (_, convert, _) in zip(given, self._plan, strict=True)
+            ]
         values = []
         for name, convert, default in self._plan:
             if name in params:
@@ -96,7 +106,7 @@ class Prepared:
             else:
                 raise KeyError(name)
             values.append(value if convert is None else convert(value))
-        return self._sql, values
+        return values
 
 
 def _converter(type_: Any) -> Callable[[Any], Any] | None:
