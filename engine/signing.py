@@ -31,16 +31,31 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder per object_pairs_hook (callers pass a module function or
+# None): json.loads with hooks builds a decoder and its scanner on every call.
+_DECODERS: dict[Any, json.JSONDecoder] = {}
+
+
 def loads_exact(data: str | bytes, *, object_pairs_hook: Any = None) -> Any:
     """json.loads that keeps numbers as their text (JsonNumber) and refuses
     NaN / Infinity."""
-    return json.loads(
-        data,
-        parse_float=JsonNumber,
-        parse_int=JsonNumber,
-        parse_constant=_reject_constant,
-        object_pairs_hook=object_pairs_hook,
-    )
+    decoder = _DECODERS.get(object_pairs_hook)
+    if decoder is None:
+        decoder = _DECODERS[object_pairs_hook] = json.JSONDecoder(
+            parse_float=JsonNumber,
+            parse_int=JsonNumber,
+            parse_constant=_reject_constant,
+            object_pairs_hook=object_pairs_hook,
+        )
+    # What json.loads does before decoding.
+    if isinstance(data, str):
+        if data.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+    elif isinstance(data, bytes | bytearray):
+        data = data.decode(json.detect_encoding(data), "surrogatepass")
+    else:
+        raise TypeError(f"the JSON object must be str, bytes or bytearray, not {data.__class__.__name__}")
+    return decoder.decode(data)
 
 
 def render_value(value: Any) -> str:
@@ -111,12 +126,18 @@ def ambiguous_field(fields: Mapping[str, Any], names: Iterable[str]) -> str | No
     first `&<name>=` after a value always starts the next field, so two
     different accepted field sets never sign alike (README, the usdt face's signature).
     """
-    markers = tuple(f"&{name}=" for name in {*names, "key"})
+    markers: tuple[str, ...] | None = None
     for name, value in fields.items():
-        if value is None or value == "":
+        if isinstance(value, str):  # JsonNumber too; the text as it signs
+            text = value
+        elif isinstance(value, Mapping | list | tuple):
+            text = compact_json(value)
+        else:  # null, booleans and integers render without "&"; other types do not sign
             continue
-        text = render_value(value) if isinstance(value, str | int | bool | Mapping | list | tuple) else ""
-        # Every marker starts with "&", which most values lack: one search, not one per name.
-        if "&" in text and any(marker in text for marker in markers):
-            return name
+        # Every marker starts with "&", which most values lack: one search,
+        # and the markers are only made for a value that has one.
+        if "&" in text:
+            markers = markers or tuple(f"&{other}=" for other in {*names, "key"})
+            if any(marker in text for marker in markers):
+                return name
     return None

@@ -210,6 +210,12 @@ class GroupCommitWriter:
         assert self._wakeup is not None
         while True:
             await self._wakeup.wait()
+            # One more turn of the loop first: handlers already resumed in it
+            # queue their units too. A batch costs ~0.4 ms besides its units
+            # (BEGIN, the COMMIT's WAL writes); with 16 connections on a
+            # quiet core batches grew from 6 to 16 at the median.
+            if len(self._queue) < self.max_batch and not self._closing:
+                await asyncio.sleep(0)
             self._wakeup.clear()
             while self._queue:
                 batch = self._queue[: self.max_batch]

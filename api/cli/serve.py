@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -72,17 +73,33 @@ async def _serve(
             tasks.append(asyncio.create_task(supervise(name, worker, ctx), name=name))
     console = admin_server(settings) if settings.admin.bind else None
     console_task = asyncio.create_task(console.serve(), name="admin") if console else None
+    freezing = asyncio.create_task(_freeze_when_started(server), name="gc-freeze")
     try:
         await server.serve()
     finally:
         if console is not None and console_task is not None:
             console.should_exit = True  # a clean shutdown, lifespan included
             await asyncio.wait([console_task], timeout=15)
+        freezing.cancel()
         ctx.stop.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine.dispose()
+
+
+async def _freeze_when_started(server: Any) -> None:
+    """Once the app has started, move everything alive into the garbage
+    collector's permanent generation. Start-up leaves ~160,000 objects
+    (modules, SQLAlchemy, Litestar, pydantic) that a full collection would
+    otherwise walk every few seconds under load: a pause of 50-300 ms on
+    the event loop, which every request in flight waits out."""
+    while not server.started:
+        if server.should_exit:
+            return
+        await asyncio.sleep(0.05)
+    gc.collect()
+    gc.freeze()
 
 
 def serve(

@@ -54,6 +54,11 @@ class NewOrder:
         """Stable digest of everything the merchant asked for: a retried
         create with the same fingerprint returns the original order. (The
         number space is not asked for: it keeps digests of older orders.)"""
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "open_create"}
-        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        fields = {name: getattr(self, name) for name in _FINGERPRINTED}
+        return hashlib.sha256(_CANONICAL.encode(fields).encode()).hexdigest()
+
+
+# What json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+# writes, with the encoder made once (json.dumps makes one per call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_FINGERPRINTED = tuple(name for name in NewOrder.__dataclass_fields__ if name != "open_create")

@@ -21,13 +21,14 @@ from litestar import Request, Response, Router, get, post
 from litestar.types import ASGIApp
 from sqlalchemy.engine import Connection
 
+from api.http.answer import JsonAnswer
 from api.http.channel_payments import start_fiat_payment
 from api.http.client_address import client_source
 from api.http.faces import common, exchange_cashier, payer
 from api.http.faces import openapi_doc as doc
 from api.http.faces.payer_text import said_for_error, say
-from api.http.state import AppState
-from api.http.wire import JsonAnswer, client_ip, read_fields, text_field
+from api.http.state import AppState, app_state_of
+from api.http.wire import client_ip, read_fields, text_field
 from engine import amounts, money
 from engine.errors import BadInput, TooManyRequests, UsdtPayError
 from engine.exchanges.ports import PLAT_OF
@@ -250,7 +251,7 @@ EXCHANGE_DOC = doc.obj(
     ),
 )
 async def cashier_info(request: Request[Any, Any, Any]) -> ASGIApp:
-    app_state: AppState = request.app.state.app_state  # as usdt.query: no per-request dependency
+    app_state = app_state_of(request)  # as usdt.query: no per-request dependency
     order_id = common.parse_order_id(request.query_params.get("orderId"), "orderId")
     order = await common.load_order(app_state, order_id)
     now = app_state.now()
@@ -269,7 +270,7 @@ async def cashier_info(request: Request[Any, Any, Any]) -> ASGIApp:
         data |= await exchange_cashier.fields(app_state, order)
     elif order.chain is not None:
         data |= usdt_fields(order)
-    # The bytes ok(...) would send, without building a Response (api.http.wire.JsonAnswer).
+    # The bytes ok(...) would send, without building a Response (api.http.answer.JsonAnswer).
     return JsonAnswer({"success": True, "data": data | await payer.info_fields(app_state, order)})
 
 
@@ -379,7 +380,7 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
     ),
 )
 async def check_order(request: Request[Any, Any, Any]) -> ASGIApp:
-    app_state: AppState = request.app.state.app_state  # as usdt.query: no per-request dependency
+    app_state = app_state_of(request)  # as usdt.query: no per-request dependency
     order_id = common.parse_order_id(request.query_params.get("out_trade_no"), "out_trade_no")
     order = await common.load_order(app_state, order_id)
     state = common.shown_status(order, app_state.now())
@@ -391,7 +392,7 @@ async def check_order(request: Request[Any, Any, Any]) -> ASGIApp:
         "return_url": order.return_url,
     }
     # `status` stays 0 while a transfer is only seen: the extras say how far it is.
-    # The bytes ok(...) would send, without building a Response (api.http.wire.JsonAnswer).
+    # The bytes ok(...) would send, without building a Response (api.http.answer.JsonAnswer).
     return JsonAnswer({"success": True, **answer, **await payer.payment_fields(app_state, order)})
 
 

@@ -1,6 +1,6 @@
 """The read paths' shortcuts answer exactly what they replaced: a status
 query read from a few columns gives the same fields as one from the whole
-order, and the answers built as plain ASGI apps (api.http.wire.JsonAnswer)
+order, and the answers built as plain ASGI apps (api.http.answer.JsonAnswer)
 have the bytes and headers of Litestar's Response; a settlement is seen by
 the next read."""
 
