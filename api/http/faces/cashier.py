@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from api.http.answer import JsonAnswer
 from api.http.channel_payments import start_fiat_payment
 from api.http.client_address import client_source
-from api.http.faces import common, exchange_cashier, payer
+from api.http.faces import cashier_doc, common, exchange_cashier, payer
 from api.http.faces import openapi_doc as doc
 from api.http.faces.payer_text import said_for_error, say
 from api.http.state import AppState, app_state_of
@@ -186,24 +186,6 @@ async def precreate(request: Request[Any, Any, Any], app_state: AppState) -> Res
     return ok({"out_trade_no": str(order.id), "cashier_url": f"{base}/cashier.html?orderId={order.id}"})
 
 
-ERROR = doc.obj({"success": doc.boolean(), "msg": doc.string()}, required=("success", "msg"))
-BOTH = doc.obj({"zh": doc.string(), "en": doc.string()})
-EXCHANGE_DOC = doc.obj(
-    {
-        "plat": doc.string(enum=("OKX", "BINANCE", "HTX")),
-        "name": BOTH,
-        "pay_to": doc.string("the receiving account as the exchange's app asks for it"),
-        "to_kind": doc.string(enum=("id", "email", "phone", "address")),
-        "to_label": BOTH,
-        "steps": doc.obj({"zh": doc.array(doc.string()), "en": doc.array(doc.string())}),
-        "ref_label": BOTH,
-        "ref_hint": BOTH,
-    },
-    description="extra, for an exchange order (seed 004 type 2): how to pay it by an internal transfer "
-    "and which identifier POST /api/cashier/paid takes",
-)
-
-
 @get(
     "/api/cashier_info",
     operation_id="cashierInfo",
@@ -229,7 +211,7 @@ EXCHANGE_DOC = doc.obj(
                         "address": doc.string("where to send: a chain address, or the exchange account"),
                         "amount": doc.string("USDT to send, exactly"),
                         "merchant_name": doc.string("extra: who is being paid"),
-                        "exchange": EXCHANGE_DOC,
+                        "exchange": cashier_doc.EXCHANGE,
                         **payer.PAYMENT_DOCS,
                     },
                     required=("name", "price", "expire_time", "logo_url"),
@@ -246,7 +228,7 @@ EXCHANGE_DOC = doc.obj(
                 "logo_url": "/static/logo.svg",
             },
         },
-        error=ERROR,
+        error=cashier_doc.ERROR,
         error_example={"success": False, "msg": "no order 1738155990123; check the order number"},
     ),
 )
@@ -317,7 +299,7 @@ async def cashier_info(request: Request[Any, Any, Any]) -> ASGIApp:
             "success": True,
             "data": {"payurl": "", "qrcode": "https://qr.alipay.com/bax01234", "urlscheme": ""},
         },
-        error=ERROR,
+        error=cashier_doc.ERROR,
         error_example={"success": False, "msg": "type must be one of alipay, wxpay, usdt_trc20, usdt_erc20"},
         error_statuses=(400, 404, 422, 502, 503),
     ),
@@ -375,7 +357,7 @@ async def get_pay_params(request: Request[Any, Any, Any], app_state: AppState) -
             required=("success", "status", "msg"),
         ),
         answer_example={"success": True, "status": 1, "msg": "Paid"},
-        error=ERROR,
+        error=cashier_doc.ERROR,
         error_example={"success": False, "msg": "out_trade_no is required"},
     ),
 )
