@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, and_, bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import class_mapper
 
 from engine.errors import NotFound
 from engine.models import Merchant, Order
@@ -60,7 +61,10 @@ def order_from_row(values: Mapping[str, Any]) -> Order:
     into the instance, with no session and no attribute events (building
     one through Order(...) costs more than inserting it). For reading only:
     it belongs to no session, so changes to it are never stored."""
-    order: Order = Order.__mapper__.class_manager.new_instance()
+    # class_mapper configures the mappers first (a cheap flag check once
+    # done): a process whose first order is built here has used no ORM query
+    # yet, and an unconfigured class's attributes cannot be read.
+    order: Order = class_mapper(Order).class_manager.new_instance()
     order.__dict__.update(values)
     return order
 
