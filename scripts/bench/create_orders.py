@@ -42,11 +42,14 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> bool:
     with _data.fresh_database(backend, folder) as url, Server(url, folder) as server:
         health = healthz_file(folder)
         create_url = server.base + "/api/pay/create"
-        warm = write_lines(_data.create_bodies("warm", 4000), folder, "warm.txt")
         c = args.connections
         probe = run_wrk("warm-up /healthz", server.base, health, seconds=2, connections=c)
+        # Creates cannot outrun /healthz: enough distinct bodies for that rate
+        # (a fixed 4,000 for the warm-up wrapped once creates passed 2,000/s).
+        warm = write_lines(
+            _data.create_bodies("warm", int(probe.per_second * 2 * 1.5) + 1000), folder, "warm.txt"
+        )
         warmed = run_wrk("warm-up create", create_url, warm, method="POST", seconds=2, connections=c)
-        # Creates cannot outrun /healthz: enough distinct bodies for that rate.
         count = int(probe.per_second * args.seconds * 1.5) + 1000
         bodies = write_lines(_data.create_bodies(f"run-{backend}", count), folder, "bodies.txt")
         part = args.seconds / args.rounds
