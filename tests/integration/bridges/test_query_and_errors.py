@@ -29,7 +29,13 @@ from tests.fakes.fiat_http import SimResponse, private_pem
 from tests.fakes.fiat_keys import rsa_key
 from tests.fakes.quickpay_sim import QuickPaySim
 from tests.fakes.wechat_sim import WechatSim
-from tests.integration.bridges.world import World, alipay_settings, quickpay_settings, wechat_settings
+from tests.integration.bridges.world import (
+    TIMEOUT_S,
+    World,
+    alipay_settings,
+    quickpay_settings,
+    wechat_settings,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -128,7 +134,7 @@ async def test_wechat_errors_reach_the_caller_with_the_provider_code(
 @pytest.mark.parametrize("channel", ["wechat", "alipay", "quickpay"])
 async def test_a_timeout_is_a_clear_error_and_the_payment_stays_watched(world: World, channel: str) -> None:
     order = await world.order()
-    getattr(world, channel).faults.append(SimResponse(200, b"{}", delay=1.5))
+    getattr(world, channel).faults.append(SimResponse(200, b"{}", delay=TIMEOUT_S + 1))
     with pytest.raises(ChannelError) as caught:
         await start_fiat_payment(world.state, order.id, channel, ClientKind.QR)
     assert caught.value.provider_code == "timeout"

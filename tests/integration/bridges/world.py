@@ -45,6 +45,11 @@ STORE_NO = "LK100200300"
 STORE_KEY = "quickpay-store-key-0123456789"
 MERCHANT_NOTIFY = "https://merchant.example/notify"
 
+# The simulators run on loopback, but a loaded CI box once took over 0.5 s to
+# connect (ConnectTimeout in an Alipay certificate test); the timeout tests
+# delay their answer beyond this instead of relying on a short one.
+TIMEOUT_S = 3.0
+
 
 @pytest.fixture
 def wechat_sim() -> Iterator[WechatSim]:
@@ -87,7 +92,7 @@ def wechat_settings(sim: WechatSim, tmp_path: Path, **overrides: Any) -> WechatS
         "platform_public_key": public_pem(sim.platform_key.public_key()),
         "platform_public_key_id": sim.public_key_id,
         "api_base_url": sim.url,
-        "timeout_seconds": 0.5,
+        "timeout_seconds": TIMEOUT_S,
     }
     return WechatSettings.model_validate(values | overrides)
 
@@ -100,7 +105,7 @@ def alipay_settings(sim: AlipaySim, **overrides: Any) -> AlipaySettings:
         "app_private_key": SecretStr(private_pem(rsa_key("alipay-app"))),
         "alipay_public_key": public_pem(sim.alipay_key.public_key()),
         "gateway_url": sim.gateway,
-        "timeout_seconds": 0.5,
+        "timeout_seconds": TIMEOUT_S,
     }
     return AlipaySettings.model_validate(values | overrides)
 
@@ -111,7 +116,7 @@ def quickpay_settings(sim: QuickPaySim, **overrides: Any) -> QuickPaySettings:
         "store_no": STORE_NO,
         "store_key": SecretStr(STORE_KEY),
         "api_base_url": sim.url,
-        "timeout_seconds": 0.5,
+        "timeout_seconds": TIMEOUT_S,
     }
     return QuickPaySettings.model_validate(values | overrides)
 
