@@ -4,6 +4,7 @@ receiving addresses."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from api.cli.common import Command, now, run_db
@@ -27,8 +28,15 @@ def cmd_wallet_list(settings: Settings, args: argparse.Namespace) -> int:
     from engine.merchants import list_wallets
 
     async def fn(session: Any) -> int:
-        for w in await list_wallets(session, args.chain):
+        wallets = await list_wallets(session, args.chain)
+        for w in wallets:
             print(f"{w.chain}\t{w.address}\t{'enabled' if w.enabled else 'disabled'}\t{w.label}")
+        if not wallets:  # said on stderr, so a script reading the list reads none
+            which = f"{args.chain} " if args.chain else ""
+            print(
+                f"no {which}receiving addresses yet: `usdtpay wallet add --chain tron|eth --address ADDR`",
+                file=sys.stderr,
+            )
         return 0
 
     return run_db(settings, fn)

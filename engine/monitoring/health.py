@@ -60,19 +60,38 @@ def watcher_part(s: ChainStatus, poll_seconds: float, now: datetime) -> dict[str
             "check the node URL, its API keys and the network",
         )
         return part
+    if s.watcher == STOPPED:
+        # Before the cursor test: a watcher that stopped before it wrote one
+        # did run, and "has not run yet" would send the operator the wrong way.
+        part.update(_progress(s, now))
+        part.update(status=DOWN, message=_stopped(s, now))
+        return part
     if s.updated_at is None:
         return {**part, "status": DOWN, "message": "the watcher has not run yet; start `usdtpay watch`"}
     age = (now - s.updated_at).total_seconds()
     limit = max(STALE_FLOOR_SECONDS, STALE_POLLS * poll_seconds)
-    part.update(next_block=s.next_block, head=s.head, seconds_since_update=int(age))
-    if s.watcher == STOPPED:
-        seen = int((now - s.heartbeat_at).total_seconds()) if s.heartbeat_at else None
-        part.update(status=DOWN, message=f"the watcher stopped (process {s.holder}, last seen {seen} s ago)")
-    elif age > limit:
+    part.update(_progress(s, now))
+    if age > limit:
         part.update(
             status=DOWN, message=f"no progress for {int(age)} s; check the watcher process and its node"
         )
     return part
+
+
+def _stopped(s: ChainStatus, now: datetime) -> str:
+    seen = int((now - s.heartbeat_at).total_seconds()) if s.heartbeat_at else None
+    read = "" if s.updated_at is not None else " before it read a block"
+    return f"the watcher stopped{read} (process {s.holder}, last seen {seen} s ago)"
+
+
+def _progress(s: ChainStatus, now: datetime) -> dict[str, Any]:
+    if s.updated_at is None:
+        return {}
+    return {
+        "next_block": s.next_block,
+        "head": s.head,
+        "seconds_since_update": int((now - s.updated_at).total_seconds()),
+    }
 
 
 def lag_check(s: ChainStatus, part: dict[str, Any], ops: OpsSettings) -> None:

@@ -84,3 +84,14 @@ async def _hold(db: Db, address: str, until: datetime) -> None:
             Reservation(chain="tron", address=address, amount_units=1_000_001, order_id=1, held_until=until)
         )
         await session.commit()
+
+
+def test_wallet_list_without_wallets_says_how_to_add_one(db: Db, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("wallet", "list")
+    assert (code, out) == (0, "")  # a script reading the list reads none
+    assert "no receiving addresses yet" in err and "usdtpay wallet add" in err
+    asyncio.run(make_wallets(db, "tron", 1))
+    code, out, err = cli("wallet", "list", "--chain", "eth")
+    assert (code, out) == (0, "") and "no eth receiving addresses yet" in err
+    code, out, err = cli("wallet", "list")
+    assert code == 0 and out.startswith("tron\t") and err == ""
