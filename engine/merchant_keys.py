@@ -17,22 +17,16 @@ The sealing secret is process-wide (`configure`), set once from settings by
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
-from engine.errors import Unavailable
+from engine import sealing
 
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-PREFIX = "sealed:v1:"
 CONTEXT = b"usdtpay merchant signing key"
 _secret = {"value": ""}
 
@@ -42,42 +36,14 @@ def configure(secret: str) -> None:
     _secret["value"] = secret
 
 
-def _aes(secret: str) -> AESGCM:
-    # cryptography loads only when a key is sealed or opened: every command
-    # imports this module (configure); `usdtpay status` never opens a key.
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    return AESGCM(hashlib.sha256(secret.encode()).digest())
+def seal(value: str, secret: str) -> str:
+    return sealing.seal(value, secret, CONTEXT)
 
 
-def seal(value: str, secret: str, context: bytes = CONTEXT) -> str:
-    """`value` sealed with `secret` for one use (`context`, the AES-GCM
-    associated data: a value sealed for one column does not open in another)."""
-    if not secret or not value or value.startswith(PREFIX):
-        return value
-    nonce = os.urandom(12)
-    return PREFIX + base64.b64encode(nonce + _aes(secret).encrypt(nonce, value.encode(), context)).decode()
-
-
-def unseal(
-    stored: str,
-    secret: str,
-    context: bytes = CONTEXT,
-    *,
-    what: str = "merchant keys",
-    setting: str = "USDTPAY_MERCHANT_KEYS_SECRET",
-) -> str:
-    if not stored.startswith(PREFIX):
-        return stored  # stored before a secret was set: still plain
-    if not secret:
-        raise Unavailable(f"{what} are sealed: set {setting} to the secret used")
-    from cryptography.exceptions import InvalidTag
-
-    raw = base64.b64decode(stored[len(PREFIX) :])
-    try:
-        return _aes(secret).decrypt(raw[:12], raw[12:], context).decode()
-    except InvalidTag as exc:
-        raise Unavailable(f"{what} do not open with {setting}") from exc
+def unseal(stored: str, secret: str) -> str:
+    return sealing.unseal(
+        stored, secret, CONTEXT, what="merchant keys", setting="USDTPAY_MERCHANT_KEYS_SECRET"
+    )
 
 
 class SealedKey(TypeDecorator[str]):

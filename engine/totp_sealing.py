@@ -1,7 +1,7 @@
 """Console accounts' TOTP secrets at rest.
 
 The verifier needs a TOTP secret's plain value, so it cannot be hashed like
-the password; it is stored sealed (AES-256-GCM, engine.merchant_keys.seal,
+the password; it is stored sealed (AES-256-GCM, engine.sealing,
 its own associated data) with `admin.totp_key` (USDTPAY_ADMIN__TOTP_KEY), a
 key that lives in the settings and never in the database: a copy of the
 database gives no second factor. The column type does it (SealedTotp), so
@@ -23,7 +23,7 @@ from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
 from engine.errors import Unavailable
-from engine.merchant_keys import PREFIX, seal, unseal
+from engine.sealing import PREFIX, seal, unseal
 
 CONTEXT = b"usdtpay admin totp secret"
 SETTING = "USDTPAY_ADMIN__TOTP_KEY"

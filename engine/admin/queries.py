@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.addresses import normalize, normalize_tx_hash
 from engine.errors import BadInput
-from engine.merchant_keys import PREFIX
 from engine.models import (
     AdminAccount,
     AdminLoginAttempt,
@@ -27,6 +26,7 @@ from engine.models import (
     TransferDecision,
     Wallet,
 )
+from engine.sealing import PREFIX
 
 
 async def any_account(session: AsyncSession) -> bool:
