@@ -6,7 +6,7 @@ receiving account, so a deployment without any shows nothing new."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +36,7 @@ async def _unmatched(session: AsyncSession, exchanges: list[str]) -> dict[str, i
 def _status(
     exchange: str,
     settings: Settings,
-    accounts: list[ExchangeAccount],
+    accounts: list[Any],  # enabled receiving accounts: rows of (id, exchange)
     cursors: list[ExchangeCursor],
     lease: WatcherLease | None,
     unmatched: int,
@@ -71,18 +71,17 @@ def _status(
 async def exchange_statuses(session: AsyncSession, settings: Settings, now: datetime) -> list[ExchangeStatus]:
     """Every exchange in use, in EXCHANGES order; `now` tells a stopped
     watcher from a running one and measures the lag."""
-    # The table, not the mapped class, answers "any in use?": `usdtpay status`
-    # on a deployment without exchanges then sets up no ORM mappers (issue 15).
-    held_by = select(_ACCOUNTS.c.exchange).where(_ACCOUNTS.c.enabled.is_(True)).distinct()
-    in_use = set(settings.exchanges.enabled) | set((await session.execute(held_by)).scalars())
+    # The table, not the mapped class: `usdtpay status` on a deployment
+    # without exchanges then sets up no ORM mappers (issue 15's start-up).
+    enabled = select(_ACCOUNTS.c.id, _ACCOUNTS.c.exchange).where(_ACCOUNTS.c.enabled.is_(True))
+    accounts = list(await session.execute(enabled.order_by(_ACCOUNTS.c.id)))
+    in_use = set(settings.exchanges.enabled) | {a.exchange for a in accounts}
     if not in_use:
         return []
     # Imported only when an exchange is in use, for the same reason.
-    from engine.exchanges import queries as exchange_queries
     from engine.exchanges.ports import EXCHANGES
 
     used = [e for e in EXCHANGES if e in in_use]
-    accounts = await exchange_queries.list_accounts(session, enabled_only=True)
     ids = [a.id for a in accounts]
     rows = await session.scalars(select(ExchangeCursor).where(ExchangeCursor.account_id.in_(ids)))
     cursors = {c.account_id: c for c in rows}
