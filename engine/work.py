@@ -18,7 +18,8 @@ the writer retries after a short asyncio sleep.
 
 PostgreSQL, and in-memory SQLite (private to one connection): each unit in
 its own transaction on the async engine (in one greenlet, on its sync
-engine), where a round trip does not block the loop.
+engine), where a round trip does not block the loop; on PostgreSQL creates
+also share transactions (engine.pg_batches).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from engine.db import SessionFactory, is_sqlite, prepare_sqlite_file
 from engine.errors import Unavailable
+from engine.pg_batches import Batches
 
 log = logging.getLogger("usdtpay.work")
 T = TypeVar("T")
@@ -93,6 +95,8 @@ class ConnectionRunner:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.cache = ReadCache()
+        # Items of one kind (the creates) that share a transaction.
+        self.batches = Batches(engine) if engine.dialect.name == "postgresql" else None
 
     async def run(self, work: Work[T]) -> T:
         # The whole unit in one greenlet on the async engine's own sync
@@ -114,7 +118,8 @@ class ConnectionRunner:
             return await conn.run_sync(work)
 
     async def close(self) -> None:
-        return None
+        if self.batches is not None:
+            await self.batches.close()
 
 
 class _Unit:

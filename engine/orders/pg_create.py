@@ -30,8 +30,10 @@ positions 0..L is free, so only those are looked at.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -44,6 +46,9 @@ from sqlalchemy.util import await_only
 from engine.amounts import Slot, exhausted, no_wallet
 from engine.errors import Unavailable
 from engine.orders.queries import ORDERS
+from engine.work import ConnectionRunner
+
+log = logging.getLogger("usdtpay.orders")
 
 # The order columns the statement inserts from parameters, in order;
 # address and usdt_units come from the slot it takes.
@@ -110,7 +115,7 @@ counted AS (
 candidate AS (
     SELECT w.address, b.base + (p / c.n + 1) * b.step AS amount_units
     FROM bounds b, counted c, generate_series(0, c.l) AS p, wallet w
-    WHERE c.n > 0 AND w.i = p % c.n AND p / c.n < b.slots
+    WHERE c.n > 0 AND w.i = p % c.n AND p / c.n < b.slots$guard
       AND NOT EXISTS (
           SELECT 1 FROM live
           WHERE live.address = w.address AND live.amount_units = b.base + (p / c.n + 1) * b.step
@@ -145,10 +150,20 @@ placed AS (
 SELECT c.n, (SELECT count(*) FROM candidate), placed.address, placed.usdt_units
 FROM counted c LEFT JOIN placed ON true
 """
-SQL = (
+_STATEMENT = (
     _TEMPLATE.replace("$columns", ", ".join(ORDER_COLUMNS))
     .replace("$values", _order_placeholders())
     .replace("$held", f"${_FIRST_ORDER_PARAM + len(ORDER_COLUMNS)}")
+)
+SQL = _STATEMENT.replace("$guard", "")
+# In a batch a repeated order number takes nothing instead of failing the
+# order insert, which would roll the whole batch back; that order then runs
+# alone (`place`), where it fails as on the general path. ($7, $8, $9: the
+# order's merchant_id, merchant_order_no and open_create.)
+SQL_BATCH = _STATEMENT.replace(
+    "$guard",
+    "\n      AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.merchant_id = CAST($7 AS integer)"
+    "\n          AND o.open_create = CAST($9 AS boolean) AND o.merchant_order_no = CAST($8 AS text))",
 )
 
 # Each run that takes nothing lost its slot to a statement that committed
@@ -206,3 +221,39 @@ def _params(
 ) -> Sequence[Any]:
     order = [json.dumps(values[c]) if c in _JSON_COLUMNS else values[c] for c in ORDER_COLUMNS]
     return (values["chain"], base, step, slots, now, *order, held_until)
+
+
+async def place(
+    work: ConnectionRunner,
+    values: Mapping[str, Any],
+    *,
+    base_units: int,
+    step_units: int,
+    slots: int,
+    held_until: datetime,
+    now: datetime,
+) -> Slot:
+    """As `insert_with_slot`, but committed together with the creates that
+    arrive meanwhile (engine.pg_batches). An order the batch did not place
+    (a repeated order number, a slot lost to another process, no free slot
+    at all) or whose batch failed runs again alone, on the general path,
+    which places it or raises what a create raises."""
+    assert work.batches is not None
+    params = _params(values, base_units, step_units, slots, held_until, now)
+    try:
+        slot = await work.batches.submit(_place_batch, params)
+    except Exception as exc:  # the order runs alone below, which raises what it must
+        log.warning("batched create failed (%s); the order is tried again on its own", type(exc).__name__)
+        slot = None
+    if slot is not None:
+        return slot
+    alone = partial(
+        insert_with_slot, values=values, base_units=base_units, step_units=step_units, slots=slots,
+        held_until=held_until, now=now,
+    )  # fmt: skip
+    return await work.run(alone)
+
+
+async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Sequence[Any]]) -> list[Slot | None]:
+    rows = await driver.fetchmany(SQL_BATCH, batch)
+    return [Slot(row[2], row[3]) if row[2] is not None else None for row in rows]

@@ -28,8 +28,8 @@ from engine.ids import new_platform_id
 from engine.models import Merchant, Order
 from engine.orders import pg_create, queries
 from engine.orders.schemas import Currency, NewOrder, OrderStatus
-from engine.rates.service import quote_in
-from engine.work import ReadCache, WorkRunner
+from engine.rates.service import RateNotInMemory, quote_in
+from engine.work import ConnectionRunner, ReadCache, WorkRunner
 
 
 async def create_order(
@@ -55,6 +55,8 @@ async def create_order(
     now = clock.now()
     for attempt in range(2):
         try:
+            if new.chain is not None and isinstance(work, ConnectionRunner) and work.batches is not None:
+                return await _create_on_chain_pg(work, merchant.id, new, settings, terms, now, attempt > 0)
             body = partial(_create, merchant.id, new, settings, terms, now, work.cache, attempt > 0)
             return await work.run(body)
         except (IntegrityError, UsdtPayError) as exc:
@@ -128,9 +130,6 @@ def _create(
         if existing is not None:
             return _existing_or_conflict(existing, new), False
     values = _order_values(merchant_id, new, terms, now)
-    if new.chain is not None and conn.dialect.name == "postgresql":
-        _insert_priced_pg(conn, new, values, settings, terms, now, cache)
-        return queries.order_from_row(values), True
     if new.chain is not None:
         values.update(
             _priced(conn, new.currency, new.amount_units, new.chain, values["id"], values["expires_at"],
@@ -210,7 +209,7 @@ def _priced(
 
 
 def _usdt_base(
-    conn: Connection,
+    conn: Connection | None,
     currency: str,
     amount_units: int,
     settings: Settings,
@@ -234,22 +233,37 @@ def _usdt_base(
     return base, rate
 
 
-def _insert_priced_pg(
-    conn: Connection,
+async def _create_on_chain_pg(
+    work: ConnectionRunner,
+    merchant_id: int,
     new: NewOrder,
-    values: dict[str, Any],
     settings: Settings,
     terms: OrderSettings,
     now: datetime,
-    cache: ReadCache,
-) -> None:
-    """PostgreSQL: the order with its unique amount in one statement
-    (engine.orders.pg_create); fills in `values`' chain, rate, address and usdt_units."""
+    check_existing: bool,
+) -> tuple[Order, bool]:
+    """PostgreSQL, an order with its chain: priced from memory when the
+    rate is there, then inserted with its unique amount in one statement
+    that commits with the creates arriving meanwhile (engine.orders.pg_create)."""
     assert new.chain is not None
-    base, rate = _usdt_base(conn, new.currency, new.amount_units, settings, terms, now, cache)
+    if check_existing:
+        stored = partial(queries.find_stored, merchant_id=merchant_id, order_no=new.merchant_order_no,
+                         open_create=new.open_create)  # fmt: skip
+        existing = await work.run(stored)
+        if existing is not None:
+            return _existing_or_conflict(existing, new), False
+    values = _order_values(merchant_id, new, terms, now)
+
+    def price(conn: Connection | None) -> tuple[int, Decimal | None]:
+        return _usdt_base(conn, new.currency, new.amount_units, settings, terms, now, work.cache)
+
+    try:
+        base, rate = price(None)
+    except RateNotInMemory:
+        base, rate = await work.read(price)
     values.update(chain=new.chain, rate=str(rate) if rate is not None else None)
-    slot = pg_create.insert_with_slot(
-        conn,
+    slot = await pg_create.place(
+        work,
         values,
         base_units=base,
         step_units=terms.offset_step_units,
@@ -258,3 +272,4 @@ def _insert_priced_pg(
         now=now,
     )
     values.update(address=slot.address, usdt_units=slot.amount_units)
+    return queries.order_from_row(values), True

@@ -155,24 +155,38 @@ def _latest_row(conn: Connection) -> Quote | None:
     return Quote(rate=Decimal(row.rate), fetched_at=row.fetched_at, sources=dict(row.sources))
 
 
-def quote_in(conn: Connection, settings: Settings, now: datetime, cache: ReadCache | None = None) -> Quote:
+class RateNotInMemory(Exception):
+    """quote_in without a connection needed to read the rate."""
+
+
+def quote_in(
+    conn: Connection | None, settings: Settings, now: datetime, cache: ReadCache | None = None
+) -> Quote:
     """The rate to price an order with, or 503 when it is too old.
 
     A fixed rate (USDTPAY_RATE_FIXED) overrides the sources and is used as
     given, without the adjustment. Runs inside a unit of work (engine.work);
     with the runner's `cache` the latest snapshot is read at most once per
-    MEMO_S, and read again whenever the remembered one is too old.
+    MEMO_S, and read again whenever the remembered one is too old. With no
+    `conn` it answers only from the fixed rate or the cache, and raises
+    RateNotInMemory where it would read (the caller then asks with one).
     """
     fixed = settings.effective_rate_fixed()
     if fixed is not None:
         return Quote(rate=fixed, fetched_at=now, sources={"fixed": str(fixed)}, fixed=True)
     limit = timedelta(seconds=settings.rate.max_age_seconds)
+
+    def read() -> Quote | None:
+        if conn is None:
+            raise RateNotInMemory
+        return _latest_row(conn)
+
     if cache is None:
-        snapshot = _latest_row(conn)
+        snapshot = read()
     else:
-        snapshot = cache.get("rate", MEMO_S, lambda: _latest_row(conn))
+        snapshot = cache.get("rate", MEMO_S, read)
         if snapshot is not None and now - snapshot.fetched_at > limit:
-            snapshot = cache.get("rate", MEMO_S, lambda: _latest_row(conn), fresh=True)
+            snapshot = cache.get("rate", MEMO_S, read, fresh=True)
     if snapshot is None:
         raise _unavailable(
             "no CNY/USDT rate yet; price the order in USDT or retry later",

@@ -1,17 +1,20 @@
 """The PostgreSQL create statement (engine.orders.pg_create): the same
 smallest free slot as engine.amounts.reserve, the order only with its slot,
-and a slot lost to a concurrent create retried."""
+a slot lost to a concurrent create retried, and creates that arrive
+together committed in one batch."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -202,10 +205,12 @@ async def stored(db: Db) -> tuple[int, int]:
     return int(orders or 0), int(holds or 0)
 
 
-async def test_a_connection_lost_in_the_pool_fails_one_create_only(pg_db: Db, merchant: Merchant) -> None:
+async def test_a_connection_lost_in_the_pool_costs_no_create(
+    pg_db: Db, merchant: Merchant, caplog: pytest.LogCaptureFixture
+) -> None:
     """A pooled connection used a moment ago is not pinged (engine.db): if
-    it died meanwhile, the create on it fails as a database error, the
-    connection is discarded, and the next create gets a live one."""
+    it died meanwhile, the batch on it fails, the connection is discarded,
+    and the create runs again alone on a live one."""
     [wallet] = await make_wallets(pg_db, "tron", 1)
     await create(pg_db, merchant)
     async with pg_db.engine.connect() as conn:  # the connection the create just gave back
@@ -214,6 +219,73 @@ async def test_a_connection_lost_in_the_pool_fails_one_create_only(pg_db: Db, me
     async with admin.connect() as conn:
         await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
     await admin.dispose()
-    with pytest.raises(DBAPIError):
-        await create(pg_db, merchant, no="lost")
-    assert await create(pg_db, merchant, no="lost") == Slot(wallet.address, BASE + 2)
+    with caplog.at_level(logging.WARNING, logger="usdtpay.orders"):
+        assert await create(pg_db, merchant, no="lost") == Slot(wallet.address, BASE + 2)
+    assert "batched create failed" in caplog.text  # the dead connection was the batch's
+    assert await create(pg_db, merchant, no="next") == Slot(wallet.address, BASE + 3)
+    assert await stored(pg_db) == (3, 3)
+
+
+async def test_creates_arriving_together_share_a_batch_and_distinct_slots(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each statement of a batch sees the slots the earlier ones took (one
+    transaction), so orders at one price get the smallest slots in turn."""
+    [wallet] = await make_wallets(pg_db, "tron", 1)
+    sizes = spy_on_batches(monkeypatch)
+    got = await asyncio.gather(*(create(pg_db, merchant) for _ in range(10)))
+    assert sorted(s.amount_units for s in got) == [BASE + k for k in range(1, 11)]
+    assert {s.address for s in got} == {wallet.address}
+    assert max(sizes) > 1 and sum(sizes) == 10
+    assert await stored(pg_db) == (10, 10)
+
+
+async def test_a_repeat_in_a_batch_gets_the_stored_order_and_the_others_are_placed(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A repeated order number takes nothing in its batch (it would fail the
+    order insert and roll the others back); alone it fails on the unique
+    constraint, and the service answers with the stored order."""
+    await make_wallets(pg_db, "tron", 1)
+    first = await create(pg_db, merchant, no="A")
+    sizes = spy_on_batches(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="usdtpay.orders"):
+        again, b, c = await asyncio.gather(*(create(pg_db, merchant, no=no) for no in ("A", "B", "C")))
+    assert sizes == [3]
+    assert "batched create failed" not in caplog.text  # B and C were placed by the batch
+    assert again == first
+    assert {b.amount_units, c.amount_units} == {BASE + 2, BASE + 3}
+    assert await stored(pg_db) == (3, 3)
+
+
+async def test_a_failed_batch_takes_no_effect_and_each_order_runs_alone(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's statements run, then it fails before COMMIT: none of them
+    stays, and every order is created on its own."""
+    await make_wallets(pg_db, "tron", 1)
+    failures = []
+
+    async def fail_after_placing(driver: Any, batch: Any) -> Any:
+        await driver.fetchmany(pg_create.SQL_BATCH, batch)
+        failures.append(len(batch))
+        raise RuntimeError("the batch fails after its statements ran")
+
+    monkeypatch.setattr(pg_create, "_place_batch", fail_after_placing)
+    got = await asyncio.gather(*(create(pg_db, merchant) for _ in range(4)))
+    assert sum(failures) == 4
+    assert sorted(s.amount_units for s in got) == [BASE + k for k in range(1, 5)]
+    assert await stored(pg_db) == (4, 4)
+
+
+def spy_on_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the batches pg_create runs from now on."""
+    sizes: list[int] = []
+    real = pg_create._place_batch
+
+    async def counted(driver: Any, batch: Any) -> Any:
+        sizes.append(len(batch))
+        return await real(driver, batch)
+
+    monkeypatch.setattr(pg_create, "_place_batch", counted)
+    return sizes

@@ -1,0 +1,109 @@
+"""PostgreSQL group commit: items that arrive together share one transaction.
+
+Why: a create on PostgreSQL is one statement, and what it costs is mostly
+around the statement: a pool checkout, a round trip, a commit with its WAL
+flush, on both sides. Items that arrive while a batch runs wait; the next
+batch takes them all (up to `max_items`) and runs them on one pooled
+connection as ONE pipelined `fetchmany` inside BEGIN ... COMMIT: one round
+trip for the statements, one for the commit. A caller is answered when the
+COMMIT has returned, so an answered item is durable, and an item of a batch
+that failed took no effect.
+
+One batch runs at a time per Batcher: two in one process could wait on each
+other's uncommitted rows. A batch that fails (a constraint, a deadlock with
+another process, a lost connection) fails every item with that error; the
+caller decides what to do (engine.orders.pg_create runs the item again on
+its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+P = TypeVar("P")
+R = TypeVar("R")
+# (driver connection inside the transaction, the items) -> one result per item
+RunBatch = Callable[[Any, Sequence[P]], Awaitable[Sequence[R]]]
+
+
+class Batcher(Generic[P, R]):
+    def __init__(self, engine: AsyncEngine, run_batch: RunBatch[P, R], *, max_items: int = 64) -> None:
+        self._engine = engine
+        self._run_batch = run_batch
+        self._max_items = max_items
+        self._waiting: list[tuple[P, asyncio.Future[R]]] = []
+        self._running: asyncio.Task[None] | None = None
+
+    async def submit(self, item: P) -> R:
+        """The item's result once its batch has committed; the batch's error otherwise."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._running is None:
+            self._running = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_items]
+                del self._waiting[: self._max_items]
+                await self._run(batch)
+        finally:
+            self._running = None
+
+    async def _run(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:
+        import asyncpg  # here: engine.work imports this module, and commands on SQLite never need it
+
+        try:
+            async with self._engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                driver = raw.driver_connection
+                assert driver is not None
+                try:
+                    async with driver.transaction():
+                        results = await self._run_batch(driver, [item for item, _ in batch])
+                        if len(results) != len(batch):  # never commit what cannot be answered
+                            raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
+                except asyncpg.PostgresError:  # refused by the server; the connection is fine
+                    raise
+                except Exception:
+                    # Lost, timed out or half-way through a message: the pool
+                    # must not lend this connection again.
+                    await conn.invalidate()
+                    raise
+        except Exception as exc:  # every caller gets the batch's error, and decides
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():  # its caller may have been cancelled meanwhile
+                future.set_result(result)
+
+    async def close(self) -> None:
+        """Wait for the batches already submitted."""
+        running = self._running
+        if running is not None:
+            await asyncio.shield(running)
+
+
+class Batches:
+    """One Batcher per kind of item (its `run_batch`), on one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._batchers: dict[RunBatch[Any, Any], Batcher[Any, Any]] = {}
+
+    async def submit(self, run_batch: RunBatch[P, R], item: P) -> R:
+        batcher = self._batchers.get(run_batch)
+        if batcher is None:
+            batcher = self._batchers[run_batch] = Batcher(self._engine, run_batch)
+        return cast(R, await batcher.submit(item))
+
+    async def close(self) -> None:
+        for batcher in self._batchers.values():
+            await batcher.close()
