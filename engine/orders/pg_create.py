@@ -5,11 +5,15 @@ Why: on PostgreSQL a create is mostly round trips. The general path
 costs five, and each costs the server more CPU in the driver and in
 SQLAlchemy than the database spends on it. Here one statement picks the
 smallest free slot exactly as `amounts.reserve` does, takes it and inserts
-the order, all of it or nothing. It runs on the driver connection itself,
-where no transaction has begun unless one of SQLAlchemy's statements of the
-unit began it (a rate read on a cache miss, a repeat's lookup): so usually
-it commits on its own, in one round trip with no BEGIN nor COMMIT
-(engine.work.ConnectionRunner.run), else with that transaction.
+the order, all of it or nothing.
+
+`place` is the create path: the statements of the creates that arrive
+while a batch runs go together, pipelined, in the next batch's one
+transaction (engine.pg_batches), so a create costs neither a round trip
+nor a commit of its own. Each statement of a batch sees the slots the
+earlier ones took. What a batch does not place runs alone in
+`insert_with_slot`, on the driver connection itself, where it commits on
+its own in one round trip.
 
 Invariant 2 stays the database's to enforce: the slot is taken by
 `INSERT ... ON CONFLICT DO NOTHING` or, when its row's hold has lapsed, by
