@@ -3,27 +3,33 @@
 Why: a create on PostgreSQL is one statement, and what it costs is mostly
 around the statement: a pool checkout, a round trip, a commit with its WAL
 flush, on both sides. Items that arrive while a batch runs wait; the next
-batch takes them all (up to `max_items`) and runs them on one pooled
-connection as ONE pipelined `fetchmany` inside BEGIN ... COMMIT: one round
-trip for the statements, one for the commit. A caller is answered when the
-COMMIT has returned, so an answered item is durable, and an item of a batch
-that failed took no effect.
+batch takes them all (up to `max_items`) and hands them to `run_batch` on
+one pooled connection.
+
+`run_batch` must take effect whole or not at all, and be durable when it
+returns. engine.orders.pg_create's is one pipelined `fetchmany`: asyncpg
+sends every statement's Bind/Execute and then one Sync, and PostgreSQL
+runs the messages up to a Sync as one implicit transaction, committed
+(WAL flushed) before it answers the Sync. So a batch costs one round trip
+and one commit, with no BEGIN nor COMMIT, and a caller answered has its
+row durable, while an item of a batch that failed took no effect.
 
 One batch runs at a time per Batcher: two in one process could wait on each
 other's uncommitted rows. A batch that fails (a constraint, a deadlock with
 another process, a lost connection) fails every item with that error; the
-caller decides what to do (engine.orders.pg_create runs the item again on
-its own).
+caller decides what to do (pg_create runs the item again on its own).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+log = logging.getLogger("usdtpay.work")
 P = TypeVar("P")
 R = TypeVar("R")
 # (driver connection inside the transaction, the items) -> one result per item
@@ -64,10 +70,7 @@ class Batcher(Generic[P, R]):
                 driver = raw.driver_connection
                 assert driver is not None
                 try:
-                    async with driver.transaction():
-                        results = await self._run_batch(driver, [item for item, _ in batch])
-                        if len(results) != len(batch):  # never commit what cannot be answered
-                            raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
+                    results = await self._run_batch(driver, [item for item, _ in batch])
                 except asyncpg.PostgresError:  # refused by the server; the connection is fine
                     raise
                 except Exception:
@@ -76,9 +79,13 @@ class Batcher(Generic[P, R]):
                     await conn.invalidate()
                     raise
         except Exception as exc:  # every caller gets the batch's error, and decides
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            log.warning(
+                "a batch of %d failed (%s); each caller decides what next", len(batch), type(exc).__name__
+            )
+            _fail(batch, exc)
+            return
+        if len(results) != len(batch):  # a bug in run_batch: its callers must not hang
+            _fail(batch, RuntimeError(f"a batch of {len(batch)} gave {len(results)} results"))
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():  # its caller may have been cancelled meanwhile
@@ -89,6 +96,12 @@ class Batcher(Generic[P, R]):
         running = self._running
         if running is not None:
             await asyncio.shield(running)
+
+
+def _fail(batch: list[tuple[Any, asyncio.Future[Any]]], error: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
 
 
 class Batches:

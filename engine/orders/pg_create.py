@@ -34,7 +34,6 @@ positions 0..L is free, so only those are looked at.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -51,8 +50,6 @@ from engine.amounts import Slot, exhausted, no_wallet
 from engine.errors import Unavailable
 from engine.orders.queries import ORDERS
 from engine.work import ConnectionRunner
-
-log = logging.getLogger("usdtpay.orders")
 
 # The order columns the statement inserts from parameters, in order;
 # address and usdt_units come from the slot it takes.
@@ -246,8 +243,7 @@ async def place(
     params = _params(values, base_units, step_units, slots, held_until, now)
     try:
         slot = await work.batches.submit(_place_batch, params)
-    except Exception as exc:  # the order runs alone below, which raises what it must
-        log.warning("batched create failed (%s); the order is tried again on its own", type(exc).__name__)
+    except Exception:  # logged by the batch; the order runs alone below, which raises what it must
         slot = None
     if slot is not None:
         return slot

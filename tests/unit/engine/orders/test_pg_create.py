@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -219,9 +219,9 @@ async def test_a_connection_lost_in_the_pool_costs_no_create(
     async with admin.connect() as conn:
         await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
     await admin.dispose()
-    with caplog.at_level(logging.WARNING, logger="usdtpay.orders"):
+    with caplog.at_level(logging.WARNING, logger="usdtpay.work"):
         assert await create(pg_db, merchant, no="lost") == Slot(wallet.address, BASE + 2)
-    assert "batched create failed" in caplog.text  # the dead connection was the batch's
+    assert "a batch of" in caplog.text  # the dead connection was the batch's
     assert await create(pg_db, merchant, no="next") == Slot(wallet.address, BASE + 3)
     assert await stored(pg_db) == (3, 3)
 
@@ -249,33 +249,44 @@ async def test_a_repeat_in_a_batch_gets_the_stored_order_and_the_others_are_plac
     await make_wallets(pg_db, "tron", 1)
     first = await create(pg_db, merchant, no="A")
     sizes = spy_on_batches(monkeypatch)
-    with caplog.at_level(logging.WARNING, logger="usdtpay.orders"):
+    with caplog.at_level(logging.WARNING, logger="usdtpay.work"):
         again, b, c = await asyncio.gather(*(create(pg_db, merchant, no=no) for no in ("A", "B", "C")))
     assert sizes == [3]
-    assert "batched create failed" not in caplog.text  # B and C were placed by the batch
+    assert "a batch of" not in caplog.text  # B and C were placed by the batch
     assert again == first
     assert {b.amount_units, c.amount_units} == {BASE + 2, BASE + 3}
     assert await stored(pg_db) == (3, 3)
 
 
-async def test_a_failed_batch_takes_no_effect_and_each_order_runs_alone(
+async def test_a_batch_with_a_failing_statement_takes_no_effect_and_each_order_runs_alone(
     pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The batch's statements run, then it fails before COMMIT: none of them
-    stays, and every order is created on its own."""
-    await make_wallets(pg_db, "tron", 1)
-    failures = []
+    """The batch's second statement fails after the first ran: the batch is
+    one transaction, so nothing of it stays; each order then runs alone, and
+    only the failing one fails."""
+    [wallet] = await make_wallets(pg_db, "tron", 1)
+    sizes = spy_on_batches(monkeypatch)
+    subjects = ["ok", "x" * 300, "ok", "ok"]  # orders.subject holds 256 characters
+    got = await asyncio.gather(*(place(pg_db, merchant, f"s{n}", s) for n, s in enumerate(subjects)),
+                               return_exceptions=True)  # fmt: skip
+    assert sizes == [4]
+    assert isinstance(got[1], DBAPIError)
+    assert sorted(s.amount_units for s in got if isinstance(s, Slot)) == [BASE + 1, BASE + 2, BASE + 3]
+    assert {s.address for s in got if isinstance(s, Slot)} == {wallet.address}
+    assert await stored(pg_db) == (3, 3)
 
-    async def fail_after_placing(driver: Any, batch: Any) -> Any:
-        await driver.fetchmany(pg_create.SQL_BATCH, batch)
-        failures.append(len(batch))
-        raise RuntimeError("the batch fails after its statements ran")
 
-    monkeypatch.setattr(pg_create, "_place_batch", fail_after_placing)
-    got = await asyncio.gather(*(create(pg_db, merchant) for _ in range(4)))
-    assert sum(failures) == 4
-    assert sorted(s.amount_units for s in got) == [BASE + k for k in range(1, 5)]
-    assert await stored(pg_db) == (4, 4)
+async def place(db: Db, merchant: Merchant, no: str, subject: str) -> Slot:
+    values = {name: None for name in pg_create.ORDER_COLUMNS}
+    values.update(
+        id=random.getrandbits(62), merchant_id=merchant.id, merchant_order_no=no, open_create=False,
+        face="usdt", subject=subject, currency="USDT", chain="tron", status="pending", paid_late=False,
+        created_at=T0, expires_at=T0, notify_url="", return_url="", param="", extra={}, fingerprint="",
+    )  # fmt: skip
+    assert isinstance(db.work, ConnectionRunner)
+    return await pg_create.place(
+        db.work, values, base_units=BASE, step_units=1, slots=9, held_until=T0 + timedelta(days=1), now=T0
+    )
 
 
 def spy_on_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
