@@ -6,7 +6,9 @@ what it needs (the runner or the caller's session, the settings, the clock)
 and reads the rate itself. The work is written once as private sync
 functions of a `Connection`, with Core statements: engine.work runs a create
 whole, and on SQLite several waiting creates share one transaction (group
-commit), each caller answered once its own row is durable.
+commit), each caller answered once its own row is durable. On PostgreSQL an
+order with its chain is one statement (engine.orders.pg_create), and the
+ones waiting share a transaction the same way (engine.pg_batches).
 """
 
 from __future__ import annotations
