@@ -161,10 +161,46 @@ SQL = _STATEMENT.replace("$guard", "")
 # order insert, which would roll the whole batch back; that order then runs
 # alone (`place`), where it fails as on the general path. ($7, $8, $9: the
 # order's merchant_id, merchant_order_no and open_create.)
-SQL_BATCH = _STATEMENT.replace(
-    "$guard",
+SQL_BATCH = _STATEMENT.replace("$guard", "$repeat_guard")
+_REPEAT_GUARD = (
     "\n      AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.merchant_id = CAST($7 AS integer)"
-    "\n          AND o.open_create = CAST($9 AS boolean) AND o.merchant_order_no = CAST($8 AS text))",
+    "\n          AND o.open_create = CAST($9 AS boolean) AND o.merchant_order_no = CAST($8 AS text))"
+)
+
+# A batch's first pass: most creates take offset 1 on the first enabled
+# address (the smallest slot, when their price has no live order there).
+# This statement takes just that slot, when free or lapsed, with its order,
+# in about half the database's CPU of the search; the rest then search.
+# Same parameters as SQL. ON CONFLICT's row lock on a live slot it does not
+# take is held only until the pass commits.
+_FIRST_FREE = """
+WITH first AS (
+    SELECT address FROM wallets WHERE chain = CAST($1 AS text) AND enabled ORDER BY id LIMIT 1
+),
+slot AS (
+    INSERT INTO reservations AS r (chain, address, amount_units, order_id, held_until)
+    SELECT $1, f.address, CAST($2 AS bigint) + CAST($3 AS bigint), CAST($6 AS bigint),
+           CAST($held AS timestamptz)
+    FROM first f
+    WHERE CAST($4 AS bigint) >= 1$guard
+    ON CONFLICT (chain, address, amount_units) DO UPDATE
+        SET order_id = EXCLUDED.order_id, held_until = EXCLUDED.held_until
+        WHERE r.held_until <= CAST($5 AS timestamptz)
+    RETURNING address, amount_units
+),
+placed AS (
+    INSERT INTO orders ($columns, address, usdt_units)
+    SELECT $values, slot.address, slot.amount_units FROM slot
+    RETURNING address, usdt_units
+)
+SELECT placed.address, placed.usdt_units FROM (SELECT 1) AS one LEFT JOIN placed ON true
+"""
+SQL_BATCH = SQL_BATCH.replace("$repeat_guard", _REPEAT_GUARD)
+SQL_FIRST_FREE = (
+    _FIRST_FREE.replace("$columns", ", ".join(ORDER_COLUMNS))
+    .replace("$values", _order_placeholders())
+    .replace("$held", f"${_FIRST_ORDER_PARAM + len(ORDER_COLUMNS)}")
+    .replace("$guard", _REPEAT_GUARD)
 )
 
 # Each run that takes nothing lost its slot to a statement that committed
@@ -255,5 +291,19 @@ async def place(
 
 
 async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Sequence[Any]]) -> list[Slot | None]:
-    rows = await driver.fetchmany(SQL_BATCH, batch)
-    return [Slot(row[2], row[3]) if row[2] is not None else None for row in rows]
+    """Two passes, each one pipelined implicit transaction: the first slot
+    (SQL_FIRST_FREE) for all, then the search (SQL_BATCH) for those the
+    first pass did not place. What the first pass placed is committed
+    either way; an error the server gives in the search leaves its orders
+    to run alone."""
+    rows = await driver.fetchmany(SQL_FIRST_FREE, batch)
+    slots = [Slot(row[0], row[1]) if row[0] is not None else None for row in rows]
+    rest = [n for n, slot in enumerate(slots) if slot is None]
+    if rest:
+        try:
+            rows = await driver.fetchmany(SQL_BATCH, [batch[n] for n in rest])
+        except asyncpg.PostgresError:
+            return slots
+        for n, row in zip(rest, rows, strict=True):
+            slots[n] = Slot(row[2], row[3]) if row[2] is not None else None
+    return slots

@@ -276,7 +276,30 @@ async def test_a_batch_with_a_failing_statement_takes_no_effect_and_each_order_r
     assert await stored(pg_db) == (3, 3)
 
 
-async def place(db: Db, merchant: Merchant, no: str, subject: str) -> Slot:
+async def test_an_error_in_the_search_pass_leaves_the_first_pass_placed(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch runs the first-slot statement for all, then the search for
+    the rest. The first pass is committed; a statement that fails in the
+    search rolls back only the search, whose orders then run alone."""
+    [wallet] = await make_wallets(pg_db, "tron", 1)
+    await create(pg_db, merchant)  # BASE's first slot is live: the others at BASE must search
+    sizes = spy_on_batches(monkeypatch)
+    other = BASE + 50_000
+    got = await asyncio.gather(
+        place(pg_db, merchant, "x", "ok", base=other),
+        place(pg_db, merchant, "y", "y" * 300),  # fails only when placed, in the search
+        place(pg_db, merchant, "z", "ok"),
+        return_exceptions=True,
+    )
+    assert sizes == [3]
+    assert got[0] == Slot(wallet.address, other + 1)
+    assert isinstance(got[1], DBAPIError)
+    assert got[2] == Slot(wallet.address, BASE + 2)
+    assert await stored(pg_db) == (3, 3)
+
+
+async def place(db: Db, merchant: Merchant, no: str, subject: str, *, base: int = BASE) -> Slot:
     values = {name: None for name in pg_create.ORDER_COLUMNS}
     values.update(
         id=random.getrandbits(62), merchant_id=merchant.id, merchant_order_no=no, open_create=False,
@@ -285,7 +308,7 @@ async def place(db: Db, merchant: Merchant, no: str, subject: str) -> Slot:
     )  # fmt: skip
     assert isinstance(db.work, ConnectionRunner)
     return await pg_create.place(
-        db.work, values, base_units=BASE, step_units=1, slots=9, held_until=T0 + timedelta(days=1), now=T0
+        db.work, values, base_units=base, step_units=1, slots=9, held_until=T0 + timedelta(days=1), now=T0
     )
 
 
