@@ -6,13 +6,15 @@ flush, on both sides. Items that arrive while a batch runs wait; the next
 batch takes them all (up to `max_items`) and hands them to `run_batch` on
 one pooled connection.
 
-`run_batch` must take effect whole or not at all, and be durable when it
-returns. engine.orders.pg_create's is one pipelined `fetchmany`: asyncpg
-sends every statement's Bind/Execute and then one Sync, and PostgreSQL
-runs the messages up to a Sync as one implicit transaction, committed
-(WAL flushed) before it answers the Sync. So a batch costs one round trip
-and one commit, with no BEGIN nor COMMIT, and a caller answered has its
-row durable, while an item of a batch that failed took no effect.
+`run_batch` answers each item, and what it answers must be durable when it
+returns. engine.orders.pg_create's sends pipelined `fetchmany`s: asyncpg
+sends every statement's Bind/Execute and then one Sync, and PostgreSQL runs
+the messages up to a Sync as one implicit transaction, committed (WAL
+flushed) before it answers the Sync. So a pass costs one round trip and one
+commit, with no BEGIN nor COMMIT. When `run_batch` raises, every item gets
+the error, though a pass it had finished stays committed: its callers must
+be able to find out (pg_create's run again alone, and a repeated order
+number then finds the stored order).
 
 One batch runs at a time per Batcher: two in one process could wait on each
 other's uncommitted rows. A batch that fails (a constraint, a deadlock with
