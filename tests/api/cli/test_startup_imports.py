@@ -52,31 +52,24 @@ def test_help_imports_no_heavy_package() -> None:
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_status_needs_the_database_and_settings_only(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"
-    code, loaded = loaded_by("db", "upgrade", env={"USDTPAY_DATABASE_URL": url})
-    assert code == 0
-    code, loaded = loaded_by("status", env={"USDTPAY_DATABASE_URL": url})
-    assert code == 0
-    assert {"sqlalchemy", "pydantic"} <= loaded  # it reads the settings and the database
-    assert loaded.isdisjoint({"litestar", "uvicorn", "web3", "tronpy"}), sorted(loaded)
-
-
-# What `usdtpay status` once loaded without using it: the other commands'
-# modules (and what they import), cryptography (only sealing or opening a
-# merchant key needs it) and, on SQLite, SQLAlchemy's PostgreSQL dialect with
-# every driver module under it (the settlement package's ON CONFLICT insert);
-# the rate service (status reads the newest snapshot row itself).
+# What `usdtpay status` must not import again (issue 15): SQLAlchemy with its
+# ORM and the models were most of its start-up; on a SQLite file it reads
+# engine.monitoring's plain SQL through aiosqlite. Then everything it never
+# used: the other commands' modules (and what they import), cryptography
+# (only sealing or opening a secret needs it), the rate service (status
+# reads the newest snapshot row itself), the web and chain libraries.
 NOT_FOR_STATUS = (
+    "sqlalchemy",
+    "engine.models",
+    "engine.db",
+    "engine.settlement",
     "api.cli.demo",
     "api.cli.exchange",
     "api.cli.reconcile",
     "api.cli.serve",
     "engine.audit",
-    "engine.exchanges",
     "engine.rates",
     "cryptography",
-    "sqlalchemy.dialects.postgresql",
     "litestar",
     "uvicorn",
     "web3",
@@ -85,14 +78,31 @@ NOT_FOR_STATUS = (
 )
 
 
-def test_status_imports_its_own_command_only_and_maps_nothing(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"
-    code, _ = loaded_by("db", "upgrade", env={"USDTPAY_DATABASE_URL": url})
+def migrated(tmp_path: Path) -> dict[str, str]:
+    env = {"USDTPAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"}
+    code, _ = loaded_by("db", "upgrade", env=env)
     assert code == 0
-    answer = probe("status", env={"USDTPAY_DATABASE_URL": url})
+    return env
+
+
+def unneeded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names))
+
+
+def test_status_needs_the_settings_and_the_sqlite_driver_only(tmp_path: Path) -> None:
+    answer = probe("status", env=migrated(tmp_path))
     assert answer["code"] == 0
     modules = set(answer["modules"])
     assert "api.cli.status_report" in modules  # the probe saw the command run
-    assert answer["mapped"] is False  # it read tables, not mapped classes
-    unneeded = sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in NOT_FOR_STATUS))
-    assert not unneeded, unneeded
+    assert {"pydantic", "aiosqlite", "engine.monitoring.reads"} <= modules  # settings, then the reads
+    assert answer["mapped"] is False
+    assert not unneeded(modules, (*NOT_FOR_STATUS, "engine.exchanges")), unneeded(modules, NOT_FOR_STATUS)
+
+
+def test_status_with_exchanges_in_use_still_loads_no_sqlalchemy(tmp_path: Path) -> None:
+    env = {**migrated(tmp_path), "USDTPAY_EXCHANGES__ENABLED": '["okx"]'}
+    answer = probe("status", env=env)
+    assert answer["code"] == 0
+    modules = set(answer["modules"])
+    assert "engine.monitoring.parts" in modules  # the exchange section judged okx's watcher
+    assert not unneeded(modules, NOT_FOR_STATUS), unneeded(modules, NOT_FOR_STATUS)
