@@ -3,12 +3,13 @@ issue 15: importing SQLAlchemy and its ORM cost more than the whole start-up
 budget), with one text for SQLite and PostgreSQL.
 
 A `Rows` runs such a statement and hands back the driver's own values: over
-an AsyncSession (SessionRows: the server's reads, PostgreSQL, any URL with
-options) or straight over aiosqlite (SqliteRows: a plain SQLite file). Both
-prepare the parameters here and the readers convert the values with `utc` /
-`flag` / `json_value`, so the two ways see the same values; the conversions
-are those of the models' column types (engine.models.base.UTCDateTime and
-SQLAlchemy's SQLite DATETIME text)."""
+an AsyncSession (SessionRows: the server's reads, and a command given a URL
+with options) or straight over the driver (SqliteRows: aiosqlite;
+PostgresRows: asyncpg). All prepare the parameters here and the readers
+convert the values with `utc` / `flag` / `json_value`, so every way sees the
+same values; the conversions are those of the models' column types
+(engine.models.base.UTCDateTime, SQLAlchemy's SQLite DATETIME text, its JSON
+type)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,14 @@ if TYPE_CHECKING:
 
 Params = Mapping[str, object]
 _BIND = re.compile(r"(?<![:\w]):(\w+)")
-# sqlite+aiosqlite:///PATH and nothing else: a URL with options, a memory
-# database or another driver goes through SQLAlchemy, which knows its forms.
+# sqlite+aiosqlite:///PATH and postgresql+asyncpg://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE
+# are read with the driver alone; a URL with options or quoting, a memory
+# database, another driver goes through SQLAlchemy, which knows their forms.
 _PLAIN_SQLITE = re.compile(r"sqlite\+aiosqlite:///(?P<path>[^?%]+)")
+_PLAIN_POSTGRES = re.compile(
+    r"postgresql\+asyncpg://(?:(?P<user>[^:@/?%]+)(?::(?P<password>[^@/?%]*))?@)?"
+    r"(?P<host>[\w.-]+)(?::(?P<port>\d+))?/(?P<database>[^/?%]+)"
+)
 
 
 class Unreadable(Exception):
@@ -135,20 +141,49 @@ def rows_of(source: AsyncSession | Rows) -> Rows:
     return source if isinstance(source, Rows) else SessionRows(source)
 
 
+class PostgresRows:
+    """Plain statements over one asyncpg connection (`:name` numbered as
+    `$n`), in one read-only repeatable-read transaction: a consistent snapshot."""
+
+    dialect = "postgresql"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def fetch(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        statement, values = prepared(self.dialect, sql, params)
+        order: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in order:
+                order.append(match.group(1))
+            return f"${order.index(match.group(1)) + 1}"
+
+        numbered = _BIND.sub(number, statement)
+        return [tuple(row) for row in await self.connection.fetch(numbered, *(values[n] for n in order))]
+
+
 @asynccontextmanager
 async def reading(url: str) -> AsyncIterator[Rows]:
     """Rows over the database at `url`, for one command's reads; a driver
     error inside raises Unreadable."""
-    plain = _PLAIN_SQLITE.fullmatch(url)
-    if plain is None or plain["path"] == ":memory:":
-        async with _session_rows(url) as rows:
-            yield rows
-        return
+    sqlite, postgres = _PLAIN_SQLITE.fullmatch(url), _PLAIN_POSTGRES.fullmatch(url)
+    if sqlite is not None and sqlite["path"] != ":memory:":
+        opened = _sqlite_rows(sqlite["path"])
+    elif postgres is not None:
+        opened = _postgres_rows({k: v for k, v in postgres.groupdict().items() if v is not None})
+    else:
+        opened = _session_rows(url)
+    async with opened as rows:
+        yield rows
+
+
+@asynccontextmanager
+async def _sqlite_rows(path: str) -> AsyncIterator[Rows]:
     import sqlite3
 
     import aiosqlite
 
-    path = plain["path"]
     await asyncio.to_thread(_make_folder, path)
     try:
         # timeout: the busy timeout engine.db sets (30 s), should a checkpoint hold the file.
@@ -159,6 +194,23 @@ async def reading(url: str) -> AsyncIterator[Rows]:
             finally:
                 await connection.execute("ROLLBACK")
     except sqlite3.Error as exc:
+        raise Unreadable(str(exc)) from exc
+
+
+@asynccontextmanager
+async def _postgres_rows(parts: dict[str, str]) -> AsyncIterator[Rows]:
+    import asyncpg
+
+    # The arguments SQLAlchemy's asyncpg dialect passes for such a URL.
+    port = {"port": int(parts.pop("port"))} if "port" in parts else {}
+    try:
+        connection = await asyncpg.connect(**parts, **port)
+        try:
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                yield PostgresRows(connection)
+        finally:
+            await connection.close()
+    except asyncpg.PostgresError as exc:
         raise Unreadable(str(exc)) from exc
 
 

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from tests.paths import ROOT
@@ -78,29 +77,23 @@ NOT_FOR_STATUS = (
 )
 
 
-def migrated(tmp_path: Path) -> dict[str, str]:
-    env = {"USDTPAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"}
-    code, _ = loaded_by("db", "upgrade", env=env)
-    assert code == 0
-    return env
-
-
 def unneeded(modules: set[str], names: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names))
 
 
-def test_status_needs_the_settings_and_the_sqlite_driver_only(tmp_path: Path) -> None:
-    answer = probe("status", env=migrated(tmp_path))
+def test_status_needs_the_settings_and_its_databases_driver_only(any_db_url: str) -> None:
+    answer = probe("status", env={"USDTPAY_DATABASE_URL": any_db_url})  # a migrated database
     assert answer["code"] == 0
     modules = set(answer["modules"])
     assert "api.cli.status_report" in modules  # the probe saw the command run
-    assert {"pydantic", "aiosqlite", "engine.monitoring.reads"} <= modules  # settings, then the reads
+    driver = "aiosqlite" if any_db_url.startswith("sqlite") else "asyncpg"
+    assert {"pydantic", driver, "engine.monitoring.reads"} <= modules  # settings, then the reads
     assert answer["mapped"] is False
     assert not unneeded(modules, (*NOT_FOR_STATUS, "engine.exchanges")), unneeded(modules, NOT_FOR_STATUS)
 
 
-def test_status_with_exchanges_in_use_still_loads_no_sqlalchemy(tmp_path: Path) -> None:
-    env = {**migrated(tmp_path), "USDTPAY_EXCHANGES__ENABLED": '["okx"]'}
+def test_status_with_exchanges_in_use_still_loads_no_sqlalchemy(sqlite_url: str) -> None:
+    env = {"USDTPAY_DATABASE_URL": sqlite_url, "USDTPAY_EXCHANGES__ENABLED": '["okx"]'}
     answer = probe("status", env=env)
     assert answer["code"] == 0
     modules = set(answer["modules"])

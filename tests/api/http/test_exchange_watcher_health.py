@@ -16,7 +16,7 @@ from api.http.app import create_app
 from engine.config import EthSettings
 from engine.models import ChainCursor, Notification, RateSnapshot, WatcherLease
 from engine.monitoring import exchange_statuses
-from engine.rows import SessionRows, SqliteRows, reading
+from engine.rows import PostgresRows, SqliteRows, reading
 from tests.api.http.admin.test_console_http import add, sign_in
 from tests.api.http.exchange_watchers import Exchanges, exchanges_fixture  # noqa: F401
 from tests.api.http.test_watcher_health import samples
@@ -47,8 +47,8 @@ async def test_status_shows_running_failing_and_never_started_exchange_watchers(
 
 
 async def test_the_commands_own_reads_give_the_same_report_as_a_session(w: Exchanges) -> None:
-    """`usdtpay status` reads through engine.rows.reading (aiosqlite alone on
-    a SQLite file, so no SQLAlchemy), the server through its session: the
+    """`usdtpay status` reads through engine.rows.reading (aiosqlite or
+    asyncpg alone, so no SQLAlchemy), the server through its session: the
     same statements, and the same report to the byte, on both databases."""
     now = datetime.now(UTC)
     settings = w.settings.model_copy(update={"eth": EthSettings(enabled=True)})
@@ -69,7 +69,7 @@ async def test_the_commands_own_reads_give_the_same_report_as_a_session(w: Excha
         await session.commit()
         through_session = await render_status(session, settings, now)
     async with reading(w.db.url) as rows:
-        assert isinstance(rows, SqliteRows if w.db.backend == "sqlite" else SessionRows)
+        assert isinstance(rows, SqliteRows if w.db.backend == "sqlite" else PostgresRows)
         own = await render_status(rows, settings, now)
     assert own == through_session
     shown = ("\nExchanges\n", "! eth watcher (otherhost:9) failing since", "due now 1", "CNY per USDT 7.21")

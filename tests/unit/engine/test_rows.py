@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.rows import SessionRows, SqliteRows, Unreadable, prepared, reading, utc, utc_required
+from engine.rows import (
+    PostgresRows,
+    SessionRows,
+    SqliteRows,
+    Unreadable,
+    prepared,
+    reading,
+    utc,
+    utc_required,
+)
 from tests.dbharness import Db
 
 MOMENT = datetime(2026, 12, 1, 12, 0, 5, 120, tzinfo=timezone(timedelta(hours=8)))
@@ -57,6 +66,17 @@ async def test_only_a_plain_sqlite_file_skips_sqlalchemy(url: str, plain: bool, 
     async with reading(url.format(dir=tmp_path)) as rows:
         assert isinstance(rows, SqliteRows if plain else SessionRows)
         assert await rows.fetch("SELECT :n + 1", {"n": 1}) == [(2,)]
+
+
+async def test_the_drivers_own_rows_read_a_plain_url_of_either_database(any_db: Db) -> None:
+    async with reading(any_db.url) as rows:
+        assert isinstance(rows, SqliteRows if any_db.backend == "sqlite" else PostgresRows)
+        # One name twice, a list and a time: numbered once each for asyncpg.
+        found = await rows.fetch(
+            "SELECT :n + 1, :n, COUNT(*) FROM orders WHERE status IN (:s) AND created_at <= :at",
+            {"n": 1, "s": ["paid", "pending"], "at": MOMENT},
+        )
+        assert found == [(2, 1, 0)]
 
 
 async def test_a_missing_table_is_unreadable_with_the_drivers_message(any_db: Db) -> None:
