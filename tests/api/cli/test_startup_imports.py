@@ -52,8 +52,8 @@ def test_help_imports_no_heavy_package() -> None:
 
 
 # What `usdtpay status` must not import again (issue 15): SQLAlchemy with its
-# ORM and the models were most of its start-up; on a SQLite file it reads
-# engine.monitoring's plain SQL through aiosqlite. Then everything it never
+# ORM and the models were most of its start-up; it reads engine.monitoring's
+# plain SQL through aiosqlite or asyncpg alone. Then everything it never
 # used: the other commands' modules (and what they import), cryptography
 # (only sealing or opening a secret needs it), the rate service (status
 # reads the newest snapshot row itself), the web and chain libraries.
