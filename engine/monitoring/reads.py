@@ -1,9 +1,10 @@
 """The reads behind `usdtpay status`'s figures, as plain SQL (engine.rows):
 the chains and their watchers, the notification backlog, the rate, orders
 of the last hour. /api/health, /metrics and the console call the same
-functions with their session; `usdtpay status` with aiosqlite itself, so it
-loads no SQLAlchemy (issue 15's start-up). One statement per figure, the
-same text on SQLite and PostgreSQL, so both ways agree."""
+functions with their session; `usdtpay status` with the driver alone
+(aiosqlite or asyncpg), so it loads no SQLAlchemy (issue 15's start-up).
+Each statement is one text for SQLite and PostgreSQL, and its values are
+converted in one place, so every caller sees the same figures."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
     from engine.config import Settings
 
+# The MIN is of the stored value (SQLite: text, which orders as the time does);
+# utc() reads it as the column type would.
 BACKLOG = """
 SELECT
     SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END),
