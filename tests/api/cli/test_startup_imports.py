@@ -3,12 +3,14 @@ they do not need (what they import, not how long it takes: no timing)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from typing import Any
 
+from tests.dbharness import Db
 from tests.paths import ROOT
 
 HEAVY = ("sqlalchemy", "pydantic", "pydantic_settings", "litestar", "uvicorn", "web3", "tronpy", "httpx")
@@ -81,12 +83,14 @@ def unneeded(modules: set[str], names: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names))
 
 
-def test_status_needs_the_settings_and_its_databases_driver_only(any_db_url: str) -> None:
-    answer = probe("status", env={"USDTPAY_DATABASE_URL": any_db_url})  # a migrated database
+async def test_status_needs_the_settings_and_its_databases_driver_only(any_db: Db) -> None:
+    # any_db: migrated and empty (the shared PostgreSQL database truncated), so
+    # no exchange account left by another test brings in the exchange section.
+    answer = await asyncio.to_thread(probe, "status", env={"USDTPAY_DATABASE_URL": any_db.url})
     assert answer["code"] == 0
     modules = set(answer["modules"])
     assert "api.cli.status_report" in modules  # the probe saw the command run
-    driver = "aiosqlite" if any_db_url.startswith("sqlite") else "asyncpg"
+    driver = "aiosqlite" if any_db.backend == "sqlite" else "asyncpg"
     assert {"pydantic", driver, "engine.monitoring.reads"} <= modules  # settings, then the reads
     assert answer["mapped"] is False
     assert not unneeded(modules, (*NOT_FOR_STATUS, "engine.exchanges")), unneeded(modules, NOT_FOR_STATUS)
