@@ -5,14 +5,17 @@ A merchant has two secrets with two jobs:
   sides, so it is stored retrievably; with `merchant_keys_secret` set it is
   stored sealed (AES-256-GCM, `sealed:v1:<base64>`), so a copy of the
   database alone does not hand it out. Sealing is done by the column type
-  (SealedKey): every reader gets the plain key, no caller changes.
+  (engine.models.sealed.SealedKey, through seal_stored / open_stored):
+  every reader gets the plain key, no caller changes.
 - the API key (`X-Api-Key: <pid>:<api key>` on the unsigned faces): a
   bearer secret that is only ever compared, so only its SHA-256 is stored.
   It is not the signing key: a leaked API key cannot sign, and a leaked
   signing key is not a bearer token.
 
 The sealing secret is process-wide (`configure`), set once from settings by
-`usdtpay` and by create_app before any merchant is read.
+`usdtpay` and by create_app before any merchant is read. This module loads
+no SQLAlchemy (the column type lives with the models), so every command can
+configure it at start without loading the database layer (`usdtpay status`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
-
-from sqlalchemy import String
-from sqlalchemy.types import TypeDecorator
 
 from engine import sealing
 
@@ -46,17 +45,13 @@ def unseal(stored: str, secret: str) -> str:
     )
 
 
-class SealedKey(TypeDecorator[str]):
-    """A String column holding a signing key, sealed when a secret is configured."""
+def seal_stored(value: str) -> str:
+    """A signing key as stored, under the configured secret."""
+    return seal(value, _secret["value"])
 
-    impl = String(255)
-    cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        return seal(value, _secret["value"]) if isinstance(value, str) else value
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        return unseal(value, _secret["value"]) if isinstance(value, str) else value
+def open_stored(stored: str) -> str:
+    return unseal(stored, _secret["value"])
 
 
 def new_api_key() -> str:

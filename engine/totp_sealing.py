@@ -4,7 +4,8 @@ The verifier needs a TOTP secret's plain value, so it cannot be hashed like
 the password; it is stored sealed (AES-256-GCM, engine.sealing,
 its own associated data) with `admin.totp_key` (USDTPAY_ADMIN__TOTP_KEY), a
 key that lives in the settings and never in the database: a copy of the
-database gives no second factor. The column type does it (SealedTotp), so
+database gives no second factor. The column type does it
+(engine.models.sealed.SealedTotp, through seal_stored / open_stored), so
 every reader gets the plain secret; without the right key it gets the
 sealed text, which sign-in refuses (503 naming the setting) once the
 password matched.
@@ -12,15 +13,11 @@ password matched.
 Rows stored before the key existed are plain and still open; with the key
 set, `usdtpay admin seal-totp` seals them all and a sign-in seals its own.
 The key is process-wide (`configure`), set from settings by `usdtpay` and
-by create_app before any account is read.
+by create_app before any account is read; like engine.merchant_keys, this
+module loads no SQLAlchemy, so configuring it costs a command nothing.
 """
 
 from __future__ import annotations
-
-from typing import Any
-
-from sqlalchemy import String
-from sqlalchemy.types import TypeDecorator
 
 from engine.errors import Unavailable
 from engine.sealing import PREFIX, seal, unseal
@@ -43,24 +40,18 @@ def is_sealed(stored: str) -> bool:
     return stored.startswith(PREFIX)
 
 
-class SealedTotp(TypeDecorator[str]):
-    """A String column holding a TOTP secret, sealed when a key is configured."""
+def seal_stored(value: str) -> str:
+    """A TOTP secret as stored, under the configured key."""
+    return seal(value, _key["value"], CONTEXT)
 
-    impl = String(255)
-    cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        return seal(value, _key["value"], CONTEXT) if isinstance(value, str) else value
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            return unseal(value, _key["value"], CONTEXT, what="console TOTP secrets", setting=SETTING)
-        except Unavailable:
-            # Without the right key the account still loads (`admin list`,
-            # `admin disable` work); sign-in refuses it (check_opened).
-            return value
+def open_stored(stored: str) -> str:
+    try:
+        return unseal(stored, _key["value"], CONTEXT, what="console TOTP secrets", setting=SETTING)
+    except Unavailable:
+        # Without the right key the account still loads (`admin list`,
+        # `admin disable` work); sign-in refuses it (check_opened).
+        return stored
 
 
 def check_opened(secret: str) -> None:

@@ -1,5 +1,10 @@
 """`usdtpay status [--live]`: chains (head, final head, cursor, lag) and the
-other sections registered in api.cli.status_report."""
+other sections registered in api.cli.status_report.
+
+Its reads are engine.monitoring's plain SQL over engine.rows.reading: on a
+SQLite file, aiosqlite alone, so the command imports neither SQLAlchemy
+nor the models (issue 15: they were most of its start-up); on PostgreSQL,
+the engine's own SQLAlchemy connection, with the same statements."""
 
 from __future__ import annotations
 
@@ -16,26 +21,21 @@ if TYPE_CHECKING:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import DBAPIError
-
     from api.cli.status_report import live_heads, render_status
-    from engine.db import create_engine, create_session_factory
+    from engine.rows import Unreadable, reading
 
     async def main() -> int:
         live = await live_heads(settings) if args.live else {}
-        engine = create_engine(settings.database_url)
         try:
-            async with create_session_factory(engine)() as session:
-                print(await render_status(session, settings, datetime.now(UTC), live))
-        except DBAPIError as exc:
+            async with reading(settings.database_url) as rows:
+                print(await render_status(rows, settings, datetime.now(UTC), live))
+        except Unreadable as exc:
             print(
-                f"error: cannot read the database ({str(exc.orig)[:120]}); "
+                f"error: cannot read the database ({exc.reason[:120]}); "
                 "check USDTPAY_DATABASE_URL and run `usdtpay db upgrade`",
                 file=sys.stderr,
             )
             return 2
-        finally:
-            await engine.dispose()
         return 0
 
     return asyncio.run(main())

@@ -9,25 +9,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from engine.config import Settings
 from engine.monitoring import exchange_statuses
+from engine.rows import Rows
 
 
 def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-async def exchanges_section(
-    session: AsyncSession, settings: Settings, now: datetime, _: dict[str, Any]
-) -> list[str]:
-    statuses = await exchange_statuses(session, settings, now)
+async def exchanges_section(rows: Rows, settings: Settings, now: datetime, _: dict[str, Any]) -> list[str]:
+    statuses = await exchange_statuses(rows, settings, now)
     if not statuses:
         return []
-    # health reads the rate service: imported only with an exchange in use, so
-    # status without exchanges loads none of it (issue 15's start-up).
-    from engine.monitoring.health import UP, exchange_part
+    # Imported only with an exchange in use: status without one loads none of it.
+    from engine.monitoring.parts import UP, exchange_part
 
     lines = [
         "Exchanges",

@@ -11,23 +11,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from engine.chain import CHAINS, Heads, chain_enabled
 from engine.config import Settings
 from engine.monitoring import FAILING, NEVER_STARTED, STOPPED, ChainStatus, chain_statuses
+from engine.rows import Rows, rows_of
 
-Section = Callable[[AsyncSession, Settings, datetime, dict[str, Heads]], Awaitable[list[str]]]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# Sections read through Rows (engine.rows): the command's own connection, or
+# a session's (render_status adapts one), with the same statements.
+Section = Callable[[Rows, Settings, datetime, dict[str, Heads]], Awaitable[list[str]]]
 
 
 def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-async def chains_section(
-    session: AsyncSession, settings: Settings, now: datetime, live: dict[str, Heads]
-) -> list[str]:
+async def chains_section(rows: Rows, settings: Settings, now: datetime, live: dict[str, Heads]) -> list[str]:
     columns = ("head", "final", "cursor")
     header = (
         f"{'chain':<6} {'enabled':<8} {'watcher':<14}"
@@ -36,7 +39,7 @@ async def chains_section(
     )
     lines = ["Chains", header]
     notes = []
-    for s in await chain_statuses(session, settings, live, now=now):
+    for s in await chain_statuses(rows, settings, live, now=now):
         age = f"{int((now - s.updated_at).total_seconds())} s ago" if s.updated_at else "never"
         lag_s = None if s.lag_seconds is None else f"{s.lag_seconds:.0f}"
         cells = (s.head, s.final_head, s.cursor)
@@ -94,7 +97,8 @@ async def live_heads(settings: Settings, timeout_s: float = 10.0) -> dict[str, H
 
 
 async def render_status(
-    session: AsyncSession, settings: Settings, now: datetime, live: dict[str, Heads] | None = None
+    source: AsyncSession | Rows, settings: Settings, now: datetime, live: dict[str, Heads] | None = None
 ) -> str:
-    blocks = [await section(session, settings, now, live or {}) for section in SECTIONS]
+    rows = rows_of(source)
+    blocks = [await section(rows, settings, now, live or {}) for section in SECTIONS]
     return "\n\n".join("\n".join(lines) for lines in blocks if lines)

@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from api.cli.status_exchanges import exchanges_section
 from engine import monitoring
 from engine.config import Settings
 from engine.monitoring import LAST_HOUR
+from engine.rows import Rows
 
 
 def _age(seconds: float) -> str:
@@ -25,9 +24,9 @@ def _age(seconds: float) -> str:
 
 
 async def notifications_section(
-    session: AsyncSession, settings: Settings, now: datetime, _: dict[str, Any]
+    rows: Rows, settings: Settings, now: datetime, _: dict[str, Any]
 ) -> list[str]:
-    b = await monitoring.notification_backlog(session, now)
+    b = await monitoring.notification_backlog(rows, now)
     oldest = "-" if b.oldest_due_at is None else f"{_age(b.oldest_due_seconds(now))} overdue"
     lines = [
         "Notifications",
@@ -42,10 +41,8 @@ async def notifications_section(
     return lines
 
 
-async def rate_section(
-    session: AsyncSession, settings: Settings, now: datetime, _: dict[str, Any]
-) -> list[str]:
-    state = await monitoring.rate_state(session, settings)
+async def rate_section(rows: Rows, settings: Settings, now: datetime, _: dict[str, Any]) -> list[str]:
+    state = await monitoring.rate_state(rows, settings)
     if state.rate is None:
         return ["Rate", "no CNY/USDT rate yet: the refresher has not succeeded (`usdtpay rate show`)"]
     age = state.age_seconds(now) or 0.0
@@ -62,10 +59,8 @@ async def rate_section(
     return lines
 
 
-async def orders_section(
-    session: AsyncSession, settings: Settings, now: datetime, _: dict[str, Any]
-) -> list[str]:
-    counts = await monitoring.orders_by_status(session, now - LAST_HOUR)
+async def orders_section(rows: Rows, settings: Settings, now: datetime, _: dict[str, Any]) -> list[str]:
+    counts = await monitoring.orders_by_status(rows, now - LAST_HOUR)
     total = sum(counts.values())
     detail = "   ".join(f"{status} {n}" for status, n in sorted(counts.items())) or "none"
     return ["Orders created in the last hour", f"{total} total   {detail}"]

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models.base import Base, UTCDateTime
-from engine.totp_sealing import SealedTotp
+from engine.models.sealed import SealedTotp
 
 
 class AdminAccount(Base):

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.merchant_keys import SealedKey
 from engine.models.base import Base, UTCDateTime
+from engine.models.sealed import SealedKey
 
 
 class Merchant(Base):

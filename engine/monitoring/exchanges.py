@@ -1,44 +1,67 @@
 """The exchange watchers' figures (engine.monitoring.figures.ExchangeStatus):
-the reads behind them, beside engine.monitoring.queries' chains. Only
-exchanges in use appear: listed in exchanges.enabled or holding an enabled
-receiving account, so a deployment without any shows nothing new."""
+the reads behind them, beside engine.monitoring.reads' chains and in the same
+plain SQL (engine.rows), so `usdtpay status` reads them without SQLAlchemy
+too. Only exchanges in use appear: listed in exchanges.enabled or holding an
+enabled receiving account, so a deployment without any shows nothing new."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from engine.config import Settings
-from engine.models import ExchangeAccount, ExchangeCursor, Transfer, WatcherLease
+from engine.leases import EXCHANGE_MAX_BACKOFF_S, stale_after
 from engine.monitoring.figures import ExchangeStatus
-from engine.monitoring.queries import watcher_state
-from engine.settlement.lease import EXCHANGE_MAX_BACKOFF_S, stale_after
+from engine.monitoring.reads import LEASES, LeaseRow, leases, watcher_state
+from engine.rows import Rows, rows_of, utc, utc_required
 
-_ACCOUNTS = cast(Table, ExchangeAccount.__table__)
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from engine.config import Settings
+
+ACCOUNTS = "SELECT id, exchange FROM exchange_accounts WHERE enabled ORDER BY id"
+CURSORS = """
+SELECT account_id, scanned_until, open_since, records, updated_at
+FROM exchange_cursors WHERE account_id IN (:ids)
+"""
+EXCHANGE_LEASES = LEASES + " WHERE chain IN (:used)"
+UNMATCHED = """
+SELECT chain, COUNT(*) FROM transfers WHERE chain IN (:exchanges) AND status != 'matched' GROUP BY chain
+"""
+
+
+class CursorRow(NamedTuple):
+    """An exchange_cursors row, as _status reads it."""
+
+    account_id: int
+    scanned_until: datetime
+    open_since: datetime | None
+    records: int
+    updated_at: datetime
 
 
 def _seconds(now: datetime, moment: datetime | None) -> float | None:
     return None if moment is None else max(0.0, (now - moment).total_seconds())
 
 
-async def _unmatched(session: AsyncSession, exchanges: list[str]) -> dict[str, int]:
-    stmt = (
-        select(Transfer.chain, func.count())
-        .where(Transfer.chain.in_(exchanges), Transfer.status != "matched")
-        .group_by(Transfer.chain)
-    )
-    return {chain: int(n) for chain, n in (await session.execute(stmt)).tuples()}
+async def _unmatched(rows: Rows, exchanges: list[str]) -> dict[str, int]:
+    return {chain: int(n) for chain, n in await rows.fetch(UNMATCHED, {"exchanges": exchanges})}
+
+
+async def _cursors(rows: Rows, ids: list[int]) -> dict[int, CursorRow]:
+    found = await rows.fetch(CURSORS, {"ids": ids})
+    return {
+        account: CursorRow(account, utc_required(until), utc(since), records, utc_required(updated))
+        for account, until, since, records, updated in found
+    }
 
 
 def _status(
     exchange: str,
     settings: Settings,
     accounts: list[Any],  # enabled receiving accounts: rows of (id, exchange)
-    cursors: list[ExchangeCursor],
-    lease: WatcherLease | None,
+    cursors: list[CursorRow],
+    lease: LeaseRow | None,
     unmatched: int,
     now: datetime,
 ) -> ExchangeStatus:
@@ -68,30 +91,28 @@ def _status(
     )
 
 
-async def exchange_statuses(session: AsyncSession, settings: Settings, now: datetime) -> list[ExchangeStatus]:
+async def exchange_statuses(
+    source: AsyncSession | Rows, settings: Settings, now: datetime
+) -> list[ExchangeStatus]:
     """Every exchange in use, in EXCHANGES order; `now` tells a stopped
     watcher from a running one and measures the lag."""
-    # The table, not the mapped class: `usdtpay status` on a deployment
-    # without exchanges then sets up no ORM mappers (issue 15's start-up).
-    enabled = select(_ACCOUNTS.c.id, _ACCOUNTS.c.exchange).where(_ACCOUNTS.c.enabled.is_(True))
-    accounts = list(await session.execute(enabled.order_by(_ACCOUNTS.c.id)))
-    in_use = set(settings.exchanges.enabled) | {a.exchange for a in accounts}
+    rows = rows_of(source)
+    accounts = await rows.fetch(ACCOUNTS)  # (id, exchange) of each enabled account
+    in_use = set(settings.exchanges.enabled) | {exchange for _, exchange in accounts}
     if not in_use:
         return []
-    # Imported only when an exchange is in use, for the same reason.
+    # Imported only when an exchange is in use: `usdtpay status` without
+    # one loads nothing of the exchanges.
     from engine.exchanges.ports import EXCHANGES
 
     used = [e for e in EXCHANGES if e in in_use]
-    ids = [a.id for a in accounts]
-    rows = await session.scalars(select(ExchangeCursor).where(ExchangeCursor.account_id.in_(ids)))
-    cursors = {c.account_id: c for c in rows}
-    held = await session.scalars(select(WatcherLease).where(WatcherLease.chain.in_(used)))
-    leases = {w.chain: w for w in held}
-    unmatched = await _unmatched(session, used)
+    cursors = await _cursors(rows, [account_id for account_id, _ in accounts])
+    held = await leases(rows, EXCHANGE_LEASES, {"used": used})
+    unmatched = await _unmatched(rows, used)
     statuses = []
     for exchange in used:
-        mine = [a for a in accounts if a.exchange == exchange]
-        read = [cursors[a.id] for a in mine if a.id in cursors]
-        lease, n = leases.get(exchange), unmatched.get(exchange, 0)
+        mine = [a for a in accounts if a[1] == exchange]
+        read = [cursors[a[0]] for a in mine if a[0] in cursors]
+        lease, n = held.get(exchange), unmatched.get(exchange, 0)
         statuses.append(_status(exchange, settings, mine, read, lease, n, now))
     return statuses

@@ -1,6 +1,7 @@
 """The operators' figures as values: what `usdtpay status`, GET /metrics,
-/api/health and the console show. Read by engine.monitoring.queries, judged
-by engine.monitoring.health; the outer layers only render them."""
+/api/health and the console show. Read by engine.monitoring.reads,
+.exchanges and .queries, judged by engine.monitoring.parts and .health; the
+outer layers only render them."""
 
 from __future__ import annotations
 

@@ -1,84 +1,20 @@
-"""Every database read behind the operators' figures (engine.monitoring.figures):
-the chains and their watchers, the notification backlog, the rate, orders,
-transfers and delivery attempts. `usdtpay status`, GET /metrics, /api/health
-and the console all read them here, so they agree.
-
-The reads `usdtpay status` makes go to the tables (Core), not the mapped
-classes: the first ORM statement of a process configures every mapper
-(~190 attributes), a large part of the command's run; rows carry the same
-column types, so the values are the same."""
+"""The database reads behind the operators' figures (engine.monitoring.figures)
+that only GET /metrics and /api/health make: orders created and paid,
+transfers, delivery attempts and their latency, the database check. Those
+`usdtpay status` shows too (chains, backlog, rate, orders of the last hour)
+are in engine.monitoring.reads, as plain SQL, so the command needs no
+SQLAlchemy; every caller reads each figure in one place, so they agree."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, case, func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.chain import CHAINS, Heads, chain_enabled
-from engine.config import Settings
-from engine.models import (
-    ChainCursor,
-    Notification,
-    NotificationAttempt,
-    Order,
-    RateSnapshot,
-    Transfer,
-    WatcherLease,
-)
-from engine.monitoring.figures import (
-    FAILING,
-    LATENCY_BUCKETS,
-    NEVER_STARTED,
-    RUNNING,
-    STOPPED,
-    Backlog,
-    ChainStatus,
-    Latency,
-    RateState,
-)
-from engine.settlement.lease import is_live, stale_after
-
-_NOTIFICATIONS = cast(Table, Notification.__table__)
-_ORDERS = cast(Table, Order.__table__)
-_CURSORS = cast(Table, ChainCursor.__table__)
-_LEASES = cast(Table, WatcherLease.__table__)
-_SNAPSHOTS = cast(Table, RateSnapshot.__table__)
-
-
-async def notification_backlog(session: AsyncSession, now: datetime) -> Backlog:
-    n = _NOTIFICATIONS.c
-    pending = n.status == "pending"
-    due = pending & (n.next_attempt_at <= now)
-    counts = select(
-        func.sum(case((pending, 1), else_=0)),
-        func.sum(case((due, 1), else_=0)),
-        func.sum(case((n.status == "failed", 1), else_=0)),
-    )
-    n_pending, n_due, n_failed = (await session.execute(counts)).one()
-    # MIN over the typed column keeps its UTC conversion on every backend.
-    oldest = await session.scalar(select(func.min(n.next_attempt_at)).where(due))
-    return Backlog(int(n_pending or 0), int(n_due or 0), oldest, int(n_failed or 0))
-
-
-async def rate_state(session: AsyncSession, settings: Settings) -> RateState:
-    fixed = settings.effective_rate_fixed()
-    if fixed is not None:
-        return RateState(str(fixed), None, {"fixed": str(fixed)}, fixed=True)
-    r = _SNAPSHOTS.c
-    newest = select(r.rate, r.fetched_at, r.sources).order_by(r.fetched_at.desc(), r.id.desc()).limit(1)
-    snapshot = (await session.execute(newest)).one_or_none()
-    if snapshot is None:
-        return RateState(None, None)
-    return RateState(snapshot.rate, snapshot.fetched_at, {k: str(v) for k, v in snapshot.sources.items()})
-
-
-async def orders_by_status(session: AsyncSession, since: datetime) -> dict[str, int]:
-    """Orders created since `since`, counted by their status now."""
-    o = _ORDERS.c
-    stmt = select(o.status, func.count()).where(o.created_at >= since).group_by(o.status)
-    return {status: int(n) for status, n in (await session.execute(stmt)).tuples()}
+from engine.models import Notification, NotificationAttempt, Order, Transfer
+from engine.monitoring.figures import LATENCY_BUCKETS, Latency
 
 
 def _via() -> Any:
@@ -149,57 +85,3 @@ async def delivery_delays(session: AsyncSession, since: datetime) -> list[float]
 async def database_ok(session: AsyncSession) -> None:
     """Raises (SQLAlchemyError, OSError) when the database does not answer."""
     await session.execute(text("SELECT 1"))
-
-
-def _poll_seconds(settings: Settings, chain: str) -> float:
-    group = settings.eth if chain == "eth" else settings.tron
-    return float(group.poll_seconds)
-
-
-def watcher_state(lease: Any, now: datetime | None, stale: timedelta) -> str:
-    """Running / failing / stopped / never started, from a chain's or an
-    exchange's lease (a WatcherLease or a watcher_leases row, or None);
-    without `now`, a stopped watcher is not told apart."""
-    if lease is None:
-        return NEVER_STARTED
-    if now is not None and not is_live(lease, now, stale):
-        return STOPPED
-    return FAILING if lease.failing_since is not None else RUNNING
-
-
-def _watcher(lease: Any, now: datetime | None, poll_seconds: float) -> str:
-    return watcher_state(lease, now, stale_after(poll_seconds))
-
-
-async def chain_statuses(
-    session: AsyncSession,
-    settings: Settings,
-    live: dict[str, Heads] | None = None,
-    now: datetime | None = None,
-) -> list[ChainStatus]:
-    """Every chain's cursor and watcher; `now` tells a stopped watcher (its
-    lease not beaten for a while) from a running one."""
-    cursors = {c.chain: c for c in await session.execute(select(_CURSORS))}
-    leases = {w.chain: w for w in await session.execute(select(_LEASES))}
-    statuses = []
-    for chain in CHAINS:
-        cursor, lease = cursors.get(chain), leases.get(chain)
-        heads = (live or {}).get(chain)
-        statuses.append(
-            ChainStatus(
-                chain=chain,
-                enabled=chain_enabled(settings, chain),
-                head=heads.head if heads else (cursor.head if cursor else None),
-                final_head=heads.final if heads else (cursor.final_head if cursor else None),
-                next_block=cursor.next_block if cursor else None,
-                updated_at=cursor.updated_at if cursor else None,
-                watcher=_watcher(lease, now, _poll_seconds(settings, chain)),
-                holder=lease.holder if lease else None,
-                heartbeat_at=lease.heartbeat_at if lease else None,
-                failing_since=lease.failing_since if lease else None,
-                last_error=lease.last_error if lease else None,
-                errors=lease.errors if lease else 0,
-                blocks_processed=cursor.blocks_processed if cursor else 0,
-            )
-        )
-    return statuses

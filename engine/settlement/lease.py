@@ -5,7 +5,8 @@ naming the holder) while another process holds it and still beats; a holder on t
 host whose process is gone (SIGKILL, crash) is taken over at once. Every step beats:
 a success clears `failing_since`, a failure records the error and keeps the
 time the failing began. Readers (engine.monitoring) tell running, failing,
-stopped and never-started watchers apart from these rows in any process.
+stopped and never-started watchers apart from these rows in any process
+(engine.leases judges a row; this module changes them).
 An exchange watcher (`usdtpay watch okx`) holds the row named after its
 exchange, for every enabled receiving account of it, the same way.
 """
@@ -23,17 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.db import SessionFactory, unit_of_work
 from engine.errors import Conflict
+from engine.leases import EXCHANGE_MAX_BACKOFF_S as EXCHANGE_MAX_BACKOFF_S  # the watchers take it here
+from engine.leases import is_live
+from engine.leases import stale_after as stale_after  # the watchers take it here
 from engine.models import WatcherLease
 from engine.redact import mask_urls_in
-
-# A holder that has not beaten for this long (and at least ten polls plus
-# the longest backoff) is gone: its chain may be claimed again.
-MIN_STALE_S = 120.0
-MAX_BACKOFF_S = 60.0
-# An exchange watcher waits up to five minutes before retrying a refused key
-# (watchers.exchanges.loop); its readers (engine.monitoring) judge it stopped
-# only past that wait.
-EXCHANGE_MAX_BACKOFF_S = 300.0
 
 log = logging.getLogger("usdtpay.watch.lease")
 
@@ -46,29 +41,6 @@ class WatcherHeld(Conflict):
 
 def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def stale_after(poll_seconds: float, max_backoff_s: float = MAX_BACKOFF_S) -> timedelta:
-    return timedelta(seconds=max(MIN_STALE_S, 10 * poll_seconds + max_backoff_s))
-
-
-def is_live(lease: WatcherLease, now: datetime, stale: timedelta) -> bool:
-    return not lease.released and now - lease.heartbeat_at < stale and not died_here(lease.holder)
-
-
-def died_here(holder: str) -> bool:
-    """A holder on this host whose process no longer exists (killed, crashed):
-    its restart takes the chain at once instead of waiting out the stale time."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError):
-        return False  # exists under another user / not a pid: treat as alive
-    return False
 
 
 async def get_lease(session: AsyncSession, chain: str) -> WatcherLease | None:

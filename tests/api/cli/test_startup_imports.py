@@ -3,13 +3,14 @@ they do not need (what they import, not how long it takes: no timing)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
+from tests.dbharness import Db
 from tests.paths import ROOT
 
 HEAVY = ("sqlalchemy", "pydantic", "pydantic_settings", "litestar", "uvicorn", "web3", "tronpy", "httpx")
@@ -52,31 +53,24 @@ def test_help_imports_no_heavy_package() -> None:
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_status_needs_the_database_and_settings_only(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"
-    code, loaded = loaded_by("db", "upgrade", env={"USDTPAY_DATABASE_URL": url})
-    assert code == 0
-    code, loaded = loaded_by("status", env={"USDTPAY_DATABASE_URL": url})
-    assert code == 0
-    assert {"sqlalchemy", "pydantic"} <= loaded  # it reads the settings and the database
-    assert loaded.isdisjoint({"litestar", "uvicorn", "web3", "tronpy"}), sorted(loaded)
-
-
-# What `usdtpay status` once loaded without using it: the other commands'
-# modules (and what they import), cryptography (only sealing or opening a
-# merchant key needs it) and, on SQLite, SQLAlchemy's PostgreSQL dialect with
-# every driver module under it (the settlement package's ON CONFLICT insert);
-# the rate service (status reads the newest snapshot row itself).
+# What `usdtpay status` must not import again (issue 15): SQLAlchemy with its
+# ORM and the models were most of its start-up; it reads engine.monitoring's
+# plain SQL through aiosqlite or asyncpg alone. Then everything it never
+# used: the other commands' modules (and what they import), cryptography
+# (only sealing or opening a secret needs it), the rate service (status
+# reads the newest snapshot row itself), the web and chain libraries.
 NOT_FOR_STATUS = (
+    "sqlalchemy",
+    "engine.models",
+    "engine.db",
+    "engine.settlement",
     "api.cli.demo",
     "api.cli.exchange",
     "api.cli.reconcile",
     "api.cli.serve",
     "engine.audit",
-    "engine.exchanges",
     "engine.rates",
     "cryptography",
-    "sqlalchemy.dialects.postgresql",
     "litestar",
     "uvicorn",
     "web3",
@@ -85,14 +79,27 @@ NOT_FOR_STATUS = (
 )
 
 
-def test_status_imports_its_own_command_only_and_maps_nothing(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'status.db'}"
-    code, _ = loaded_by("db", "upgrade", env={"USDTPAY_DATABASE_URL": url})
-    assert code == 0
-    answer = probe("status", env={"USDTPAY_DATABASE_URL": url})
+def unneeded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names))
+
+
+async def test_status_needs_the_settings_and_its_databases_driver_only(any_db: Db) -> None:
+    # any_db: migrated and empty (the shared PostgreSQL database truncated), so
+    # no exchange account left by another test brings in the exchange section.
+    answer = await asyncio.to_thread(probe, "status", env={"USDTPAY_DATABASE_URL": any_db.url})
     assert answer["code"] == 0
     modules = set(answer["modules"])
     assert "api.cli.status_report" in modules  # the probe saw the command run
-    assert answer["mapped"] is False  # it read tables, not mapped classes
-    unneeded = sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in NOT_FOR_STATUS))
-    assert not unneeded, unneeded
+    driver = "aiosqlite" if any_db.backend == "sqlite" else "asyncpg"
+    assert {"pydantic", driver, "engine.monitoring.reads"} <= modules  # settings, then the reads
+    assert answer["mapped"] is False
+    assert not unneeded(modules, (*NOT_FOR_STATUS, "engine.exchanges")), unneeded(modules, NOT_FOR_STATUS)
+
+
+def test_status_with_exchanges_in_use_still_loads_no_sqlalchemy(sqlite_url: str) -> None:
+    env = {"USDTPAY_DATABASE_URL": sqlite_url, "USDTPAY_EXCHANGES__ENABLED": '["okx"]'}
+    answer = probe("status", env=env)
+    assert answer["code"] == 0
+    modules = set(answer["modules"])
+    assert "engine.monitoring.parts" in modules  # the exchange section judged okx's watcher
+    assert not unneeded(modules, NOT_FOR_STATUS), unneeded(modules, NOT_FOR_STATUS)

@@ -7,13 +7,16 @@ exchange in use shows nothing new."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from litestar.testing import AsyncTestClient
 
 from api.cli.status_report import render_status
 from api.http.app import create_app
+from engine.config import EthSettings
+from engine.models import ChainCursor, Notification, RateSnapshot, WatcherLease
 from engine.monitoring import exchange_statuses
+from engine.rows import PostgresRows, SqliteRows, reading
 from tests.api.http.admin.test_console_http import add, sign_in
 from tests.api.http.exchange_watchers import Exchanges, exchanges_fixture  # noqa: F401
 from tests.api.http.test_watcher_health import samples
@@ -41,6 +44,36 @@ async def test_status_shows_running_failing_and_never_started_exchange_watchers(
     assert "! htx: the watcher has not run yet; start `usdtpay watch htx` or `usdtpay run` with htx" in text
     assert "okx: 1 record(s) settled no order" in text
     assert "! okx" not in text
+
+
+async def test_the_commands_own_reads_give_the_same_report_as_a_session(w: Exchanges) -> None:
+    """`usdtpay status` reads through engine.rows.reading (aiosqlite or
+    asyncpg alone, so no SQLAlchemy), the server through its session: the
+    same statements, and the same report to the byte, on both databases."""
+    now = datetime.now(UTC)
+    settings = w.settings.model_copy(update={"eth": EthSettings(enabled=True)})
+    async with w.db.sessions() as session:
+        session.add(ChainCursor(chain="eth", next_block=101, head=130, final_head=118, updated_at=now))
+        beat, failing = now - timedelta(seconds=5), now - timedelta(seconds=70)
+        error = "reading the heads: refused"
+        session.add(
+            WatcherLease(chain="eth", holder="otherhost:9", started_at=now, heartbeat_at=beat,
+                         failing_since=failing, last_error=error, errors=3)
+        )  # fmt: skip
+        due = now - timedelta(minutes=7)
+        session.add(
+            Notification(delivery_id="d1", order_id=1, merchant_id=1, scheme="usdt", url="http://127.0.0.1/n",
+                         body="{}", next_attempt_at=due, created_at=now)
+        )  # fmt: skip
+        session.add(RateSnapshot(rate="7.21", median="7.2", sources={"okx": "7.21"}, fetched_at=now))
+        await session.commit()
+        through_session = await render_status(session, settings, now)
+    async with reading(w.db.url) as rows:
+        assert isinstance(rows, SqliteRows if w.db.backend == "sqlite" else PostgresRows)
+        own = await render_status(rows, settings, now)
+    assert own == through_session
+    shown = ("\nExchanges\n", "! eth watcher (otherhost:9) failing since", "due now 1", "CNY per USDT 7.21")
+    assert all(line in own for line in shown), own
 
 
 async def test_health_and_metrics_show_exchange_watchers(w: Exchanges) -> None:
