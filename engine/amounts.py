@@ -90,6 +90,43 @@ _TAKE_LAPSED = Prepared(
 )
 
 
+_FIRST_WALLET = (
+    select(func.min(Wallet.id))
+    .where(Wallet.chain == bindparam("f_chain"), Wallet.enabled.is_(True))
+    .scalar_subquery()
+)
+_TAKE_FIRST = sqlite.insert(_RESERVATIONS).from_select(
+    ["chain", "address", "amount_units", "order_id", "held_until"],
+    select(
+        Wallet.chain,
+        Wallet.address,
+        bindparam("f_amount", type_=Reservation.amount_units.type),
+        bindparam("f_order_id", type_=Reservation.order_id.type),
+        bindparam("f_held_until", type_=Reservation.held_until.type),
+    ).where(Wallet.id == _FIRST_WALLET),
+)
+# The smallest slot (offset 1 on the first enabled address) in ONE statement,
+# if it is free or its hold has lapsed, as _try_take would decide it.
+_FIRST_SLOT_SQLITE = Prepared(
+    _TAKE_FIRST.on_conflict_do_update(
+        index_elements=["chain", "address", "amount_units"],
+        set_={"order_id": _TAKE_FIRST.excluded.order_id, "held_until": _TAKE_FIRST.excluded.held_until},
+        where=Reservation.held_until <= bindparam("f_now", type_=Reservation.held_until.type),
+    ).returning(Reservation.address)
+)
+
+
+def _take_first_slot(
+    conn: Connection, chain: str, amount: int, order_id: int, held_until: datetime, now: datetime
+) -> str | None:
+    """SQLite: the address of the smallest slot if it was free and is now
+    held, else None (taken, or no enabled address: the search decides)."""
+    params = {"f_chain": chain, "f_amount": amount, "f_order_id": order_id, "f_held_until": held_until,
+              "f_now": now}  # fmt: skip
+    row = _FIRST_SLOT_SQLITE.execute(conn, params).fetchone()
+    return None if row is None else str(row[0])
+
+
 def _addresses_and_live_slots(
     session: Session | Connection, chain: str, low: int, high: int, now: datetime
 ) -> tuple[list[str], set[tuple[str, int]]]:
@@ -157,6 +194,13 @@ def reserve(
 ) -> Slot:
     """Hold the smallest free (offset, address) slot above `base_units`."""
     low, high = base_units + step_units, base_units + slots * step_units
+    conn = session if isinstance(session, Connection) else session.connection()
+    if conn.dialect.name == "sqlite" and slots >= 1:
+        # Most orders get the smallest slot: one statement instead of the
+        # search's read and then an insert (~a tenth of a create's CPU).
+        address = _take_first_slot(conn, chain, low, order_id, held_until, now)
+        if address is not None:
+            return Slot(address, low)
     addresses, taken = _addresses_and_live_slots(session, chain, low, high, now)
     if not addresses:
         raise no_wallet(chain)
