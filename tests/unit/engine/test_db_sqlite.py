@@ -33,3 +33,12 @@ async def test_a_read_only_session_leaves_the_write_lock_free(db: Db, read_only:
         assert (await session.execute(text("SELECT count(*) FROM merchants"))).scalar_one() == 0
         assert can_take_write_lock(db) is read_only
     assert can_take_write_lock(db)
+
+
+async def test_the_next_session_on_the_pooled_connection_takes_the_lock_again(db: Db) -> None:
+    async with db.sessions() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        await session.execute(text("SELECT 1"))
+    async with db.sessions() as session:
+        await session.execute(text("SELECT 1"))
+        assert not can_take_write_lock(db)
