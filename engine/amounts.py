@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, func, literal_column, select, update
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.errors import BusinessRule
 from engine.exchanges.ports import EXCHANGES
@@ -90,18 +90,24 @@ _TAKE_LAPSED = Prepared(
 )
 
 
+_CANDIDATE = aliased(Wallet)
 _LIVE_AT_LOW = (
     select(Reservation.id)
     .where(
-        Reservation.chain == Wallet.chain,
-        Reservation.address == Wallet.address,
+        Reservation.chain == _CANDIDATE.chain,
+        Reservation.address == _CANDIDATE.address,
         Reservation.amount_units == bindparam("f_amount"),
         Reservation.held_until > bindparam("f_now", type_=Reservation.held_until.type),
     )
     .exists()
 )
-# The first enabled address (wallet order) whose offset-1 slot is not live;
-# LIMIT and OFFSET written as SQL: engine.prepared binds named parameters only.
+# The first enabled address (wallet order) whose offset-1 slot is not live.
+_FIRST_WALLET = (
+    select(func.min(_CANDIDATE.id))
+    .where(_CANDIDATE.chain == bindparam("f_chain"), _CANDIDATE.enabled.is_(True), ~_LIVE_AT_LOW)
+    .correlate(None)
+    .scalar_subquery()
+)
 _TAKE_FIRST = sqlite.insert(_RESERVATIONS).from_select(
     ["chain", "address", "amount_units", "order_id", "held_until"],
     select(
@@ -110,11 +116,7 @@ _TAKE_FIRST = sqlite.insert(_RESERVATIONS).from_select(
         bindparam("f_amount", type_=Reservation.amount_units.type),
         bindparam("f_order_id", type_=Reservation.order_id.type),
         bindparam("f_held_until", type_=Reservation.held_until.type),
-    )
-    .where(Wallet.chain == bindparam("f_chain"), Wallet.enabled.is_(True), ~_LIVE_AT_LOW)
-    .order_by(Wallet.id)
-    .limit(literal_column("1"))
-    .offset(literal_column("0")),
+    ).where(Wallet.id == _FIRST_WALLET),
 )
 # The smallest slot when offset 1 is free (or lapsed) on some address, in
 # ONE statement: the first such address, taken as _try_take would take it.
