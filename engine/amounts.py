@@ -19,7 +19,7 @@ from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.errors import BusinessRule
 from engine.exchanges.ports import EXCHANGES
@@ -90,6 +90,56 @@ _TAKE_LAPSED = Prepared(
 )
 
 
+_CANDIDATE = aliased(Wallet)
+_LIVE_AT_LOW = (
+    select(Reservation.id)
+    .where(
+        Reservation.chain == _CANDIDATE.chain,
+        Reservation.address == _CANDIDATE.address,
+        Reservation.amount_units == bindparam("f_amount"),
+        Reservation.held_until > bindparam("f_now", type_=Reservation.held_until.type),
+    )
+    .exists()
+)
+# The first enabled address (wallet order) whose offset-1 slot is not live.
+_FIRST_WALLET = (
+    select(func.min(_CANDIDATE.id))
+    .where(_CANDIDATE.chain == bindparam("f_chain"), _CANDIDATE.enabled.is_(True), ~_LIVE_AT_LOW)
+    .correlate(None)
+    .scalar_subquery()
+)
+_TAKE_FIRST = sqlite.insert(_RESERVATIONS).from_select(
+    ["chain", "address", "amount_units", "order_id", "held_until"],
+    select(
+        Wallet.chain,
+        Wallet.address,
+        bindparam("f_amount", type_=Reservation.amount_units.type),
+        bindparam("f_order_id", type_=Reservation.order_id.type),
+        bindparam("f_held_until", type_=Reservation.held_until.type),
+    ).where(Wallet.id == _FIRST_WALLET),
+)
+# The smallest slot when offset 1 is free (or lapsed) on some address, in
+# ONE statement: the first such address, taken as _try_take would take it.
+_FIRST_SLOT_SQLITE = Prepared(
+    _TAKE_FIRST.on_conflict_do_update(
+        index_elements=["chain", "address", "amount_units"],
+        set_={"order_id": _TAKE_FIRST.excluded.order_id, "held_until": _TAKE_FIRST.excluded.held_until},
+        where=Reservation.held_until <= bindparam("f_now", type_=Reservation.held_until.type),
+    ).returning(Reservation.address)
+)
+
+
+def _take_first_slot(
+    conn: Connection, chain: str, amount: int, order_id: int, held_until: datetime, now: datetime
+) -> str | None:
+    """SQLite: the address whose offset-1 slot is now held, else None
+    (live on every address, or no enabled address: the search decides)."""
+    params = {"f_chain": chain, "f_amount": amount, "f_order_id": order_id, "f_held_until": held_until,
+              "f_now": now}  # fmt: skip
+    row = _FIRST_SLOT_SQLITE.execute(conn, params).fetchone()
+    return None if row is None else str(row[0])
+
+
 def _addresses_and_live_slots(
     session: Session | Connection, chain: str, low: int, high: int, now: datetime
 ) -> tuple[list[str], set[tuple[str, int]]]:
@@ -157,6 +207,13 @@ def reserve(
 ) -> Slot:
     """Hold the smallest free (offset, address) slot above `base_units`."""
     low, high = base_units + step_units, base_units + slots * step_units
+    conn = session if isinstance(session, Connection) else session.connection()
+    if conn.dialect.name == "sqlite" and slots >= 1:
+        # Most orders get offset 1: one statement instead of the search's
+        # read and then an insert (~a tenth of a create's CPU).
+        address = _take_first_slot(conn, chain, low, order_id, held_until, now)
+        if address is not None:
+            return Slot(address, low)
     addresses, taken = _addresses_and_live_slots(session, chain, low, high, now)
     if not addresses:
         raise no_wallet(chain)

@@ -48,8 +48,16 @@ def install_sqlite_hooks(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: two deferred transactions
         # that both read and then write would fail with SQLITE_BUSY instead of
-        # waiting, across processes.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # waiting, across processes. A connection that only reads (READ_ONLY)
+        # takes no lock: in WAL mode it sees a snapshot and blocks no writer.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+# Execution option of a connection whose transaction only reads: on SQLite it
+# begins without the write lock (install_sqlite_hooks). Writing in it fails
+# or waits (SQLITE_BUSY on upgrade), so use it for reads only.
+READ_ONLY = "usdtpay_read_only"
 
 
 # A pooled PostgreSQL connection idle for longer than this is pinged before

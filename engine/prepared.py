@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -61,6 +62,11 @@ class Prepared:
         # Per parameter, in order: its name, how to convert its value (None:
         # as it is), how to make it when not given.
         self._plan: tuple[tuple[str, Callable[[Any], Any] | None, Callable[[], Any] | None], ...] = ()
+        # The hot path, every value given: all of them picked at once (C), then
+        # the few that need it converted, by position.
+        self._names: frozenset[str] = frozenset()
+        self._pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = _nothing
+        self._conversions: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """Rows iterate as tuples and `rowcount` counts changed rows, on
@@ -84,17 +90,39 @@ class Prepared:
                 (name, _converter(columns.get(name, compiled.binds[name].type)), defaults.get(name))
                 for name in names
             )
+            self._names = frozenset(names)
+            self._pick = _picker(names)
+            self._conversions = tuple((i, c) for i, (_, c, _) in enumerate(self._plan) if c is not None)
             self._sql = str(compiled)
         return self._sql, self._values(params)
 
     def _values(self, params: Mapping[str, Any]) -> list[Any]:
-        """Each value given, else its default, converted; in one comprehension
-        (a Python loop with appends costs a fifth more on a 31-column insert)."""
-        return [
-            value if convert is None else convert(value)
-            for name, convert, default in self._plan
-            for value in (params[name] if name in params else _default(name, default),)
-        ]
+        """Each value given, else its default, converted. Picking the values
+        with an itemgetter and converting only those that need it costs a
+        third of a comprehension over every parameter (31 on the order insert)."""
+        if params.keys() >= self._names:
+            values = list(self._pick(params))
+        else:
+            values = [
+                params[name] if name in params else _default(name, default) for name, _, default in self._plan
+            ]
+        for i, convert in self._conversions:
+            values[i] = convert(values[i])
+        return values
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of `names` from a mapping, as a tuple (itemgetter gives a
+    single name's value bare)."""
+    if not names:
+        return _nothing
+    if len(names) == 1:
+        return lambda params: (params[names[0]],)
+    return itemgetter(*names)
+
+
+def _nothing(_params: Mapping[str, Any]) -> tuple[Any, ...]:
+    return ()
 
 
 def _converter(type_: Any) -> Callable[[Any], Any] | None:

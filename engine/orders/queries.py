@@ -61,12 +61,23 @@ def order_from_row(values: Mapping[str, Any]) -> Order:
     into the instance, with no session and no attribute events (building
     one through Order(...) costs more than inserting it). For reading only:
     it belongs to no session, so changes to it are never stored."""
-    # class_mapper configures the mappers first (a cheap flag check once
-    # done): a process whose first order is built here has used no ORM query
-    # yet, and an unconfigured class's attributes cannot be read.
-    order: Order = class_mapper(Order).class_manager.new_instance()
+    order: Order = _order_manager().new_instance()
     order.__dict__.update(values)
     return order
+
+
+def _order_manager() -> Any:
+    """Order's class manager, once the mappers are configured: class_mapper
+    configures them first, and a process whose first order is built here
+    has used no ORM query yet (an unconfigured class's attributes cannot be
+    read). Looked up once: class_mapper per order was a third of building it."""
+    global _MANAGER
+    if _MANAGER is None:
+        _MANAGER = class_mapper(Order).class_manager
+    return _MANAGER
+
+
+_MANAGER: Any = None
 
 
 def find_stored(conn: Connection, merchant_id: int, order_no: str, open_create: bool = False) -> Order | None:

@@ -174,6 +174,7 @@ def _order_values(merchant_id: int, new: NewOrder, terms: OrderSettings, now: da
         "channel_trade_no": None,
         "extra": dict(new.extra),
         "fingerprint": new.fingerprint(),
+        "picked_by": None,  # every column: engine.prepared then picks the values at once
     }
 
 

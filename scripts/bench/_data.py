@@ -100,7 +100,7 @@ def create_bodies(run_id: str, count: int, seed: int = 7) -> list[str]:
             "pid": PID,
             "chain_type": 1,
             "order_no": f"{run_id}-{n}",
-            "amount": f"{rnd.randint(1000, 99999) / 100:.2f}",
+            "amount": _yuan(rnd.randint(1000, 99999)),
             "type": 1,
             "currency": "CNY",
             "scanpay": 1,
@@ -112,6 +112,11 @@ def create_bodies(run_id: str, count: int, seed: int = 7) -> list[str]:
         fields["signature"] = md5_sign(fields, KEY)
         bodies.append(json.dumps(fields, separators=(",", ":")))
     return bodies
+
+
+def _yuan(fen: int) -> str:
+    """Fen as the wire's yuan text ("123.45"), in integers: money is never a float."""
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def query_paths(order_nos: list[str]) -> list[str]:

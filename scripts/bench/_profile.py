@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import shutil
 import subprocess
 import sys
@@ -39,22 +40,35 @@ def requests_for(kind: str, server: Server, url: str, folder: Path, seconds: flo
     return server.base, write_lines(["/healthz"], folder, "h.txt"), "GET"
 
 
+_LINE = re.compile(r":\d+\)$")
+
+
+def function_of(frame: str) -> str:
+    """`name (file.py:123)` as `name (file.py)`: py-spy names a frame by its
+    current line, so one function at several lines would count as several."""
+    return _LINE.sub(")", frame)
+
+
 def top(collapsed: Path, limit: int = 40) -> None:
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
-    total = 0
+    total = partial = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
         count = int(count_text)
-        frames = stack.split(";")
+        frames = [function_of(f) for f in stack.split(";") if f]
         total += count
-        own[frames[-1]] += count
+        if not frames or not frames[0].startswith("<module>"):
+            partial += count  # a stack cut short (read while it changed), or no Python frame
+        own[frames[-1] if frames else "(no Python frame)"] += count
         for frame in set(frames):
             inclusive[frame] += count
-    print(f"\n{total} samples; own time:")
+    print(f"\n{total} samples ({partial / max(total, 1):.0%} without the whole stack); own time by function:")
     for frame, n in own.most_common(limit):
         print(f"  {n / total:6.1%}  {frame}")
-    print("\ninclusive:")
+    print("\ninclusive, by function:")
     for frame, n in inclusive.most_common(limit):
         print(f"  {n / total:6.1%}  {frame}")
 
@@ -67,6 +81,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--out", type=Path, default=Path("/tmp/usdtpay-profile.txt"))
     parser.add_argument("--native", action="store_true", help="also sample C frames")
+    parser.add_argument("--nonblocking", action="store_true", help="sample without pausing the server")
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     with tempfile.TemporaryDirectory(prefix="usdtpay-prof-") as tmp:
@@ -77,8 +92,10 @@ def main() -> int:
             start = warm.lines_sent if args.kind == "create" else 0
             command = [
                 spy, "record", "-p", str(server.pid), "-d", str(int(args.seconds)), "-r", "250",
-                "-f", "raw", "-o", str(args.out), "--nonblocking", "--gil",
+                "-f", "raw", "-o", str(args.out), "--gil",
                 *(["--native"] if args.native else []),
+                # Without pausing the server a third of the stacks came back cut short.
+                *(["--nonblocking"] if args.nonblocking else []),
             ]  # fmt: skip
             spying = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             result = run_wrk(

@@ -7,6 +7,7 @@ seed's codes in a `{code, msg, data}` envelope, with the same HTTP status.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -57,6 +58,8 @@ CREATE_FIELDS = frozenset(
         "signature",
     }
 )
+# ASCII letters, digits, - and _ (one regex: a generator over the characters cost more).
+_ORDER_NO = re.compile(r"[A-Za-z0-9_-]*")
 QUERY_FIELDS = frozenset(("pid", "order_no", "signature"))
 SUPPLEMENT_FIELDS = frozenset(("pid", "order_no", "p_addr", "hash", "signature"))
 
@@ -121,7 +124,7 @@ def parse_create(fields: dict[str, Any]) -> tuple[NewOrder, int]:
     chain = exchange or CHAIN_OF_CHAIN_TYPE[int_field(fields, "chain_type", choices=(1, 2))]
     decimals = money.FEN_DECIMALS if currency == Currency.CNY else money.USDT_DECIMALS
     order_no = text_field(fields, "order_no", max_len=64)
-    if not all(c.isalnum() or c in "-_" for c in order_no) or not order_no.isascii():
+    if _ORDER_NO.fullmatch(order_no) is None:
         raise BadInput("order_no may contain only ASCII letters, digits, - and _")
     new = NewOrder(
         face="usdt",

@@ -108,6 +108,16 @@ async def test_a_slot_comes_back_only_after_its_hold(any_db: Db) -> None:
     assert row.order_id == 4 and row.held_until == T0 + timedelta(hours=2)
 
 
+async def test_a_lapsed_first_address_comes_before_a_free_later_one(any_db: Db) -> None:
+    wallets = await make_wallets(any_db, "tron", 3)
+    assert await reserve(any_db, order_id=1, hold=timedelta(minutes=1)) == Slot(wallets[0].address, BASE + 1)
+    assert await reserve(any_db, order_id=2) == Slot(wallets[1].address, BASE + 1)
+    later = T0 + timedelta(minutes=5)  # order 1's hold has lapsed, order 2's has not
+    assert await reserve(any_db, now=later, order_id=3) == Slot(wallets[0].address, BASE + 1)
+    assert await reserve(any_db, now=later, order_id=4) == Slot(wallets[2].address, BASE + 1)
+    assert await reserve(any_db, now=later, order_id=5) == Slot(wallets[0].address, BASE + 2)
+
+
 async def test_exhaustion_is_a_clear_error(any_db: Db) -> None:
     await make_wallets(any_db, "tron", 2)
     taken = {await reserve(any_db, slots=3) for _ in range(6)}

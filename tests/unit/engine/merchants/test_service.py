@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any, cast
+
 from sqlalchemy import delete, update
 
 from engine.merchants import MerchantCache
@@ -32,3 +36,51 @@ async def test_entries_expire(db: Db) -> None:
         await session.execute(delete(Merchant))
         await session.commit()
     assert await cache.get(db.sessions, "10001") is None
+
+
+class CountingSessions:
+    """The session factory, counting the sessions opened (one per read)."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.opened = 0
+
+    def __call__(self) -> Any:
+        self.opened += 1
+        return self.db.sessions()
+
+
+async def test_concurrent_misses_share_one_read(db: Db) -> None:
+    await make_merchant(db)
+    cache, sessions = MerchantCache(ttl_s=60), CountingSessions(db)
+    found = await asyncio.gather(*(cache.get(cast(Any, sessions), "10001") for _ in range(16)))
+    assert sessions.opened == 1
+    assert all(m is found[0] and m is not None for m in found)
+
+
+async def test_an_entry_past_half_its_life_is_read_again_in_the_background(db: Db) -> None:
+    await make_merchant(db)
+    cache, sessions = MerchantCache(ttl_s=60), CountingSessions(db)
+    first = await cache.get(cast(Any, sessions), "10001")
+    async with db.sessions() as session:
+        await session.execute(update(Merchant).values(key="rotated-key-0123456789"))
+        await session.commit()
+    cache._entries["10001"] = (time.monotonic() - 31, cache._entries["10001"][1])  # aged past 30 s
+    assert await cache.get(cast(Any, sessions), "10001") is first  # served at once, not waited for
+    assert await cache.get(cast(Any, sessions), "10001") is first  # one background read only
+    await asyncio.sleep(0.2)
+    await asyncio.gather(*cache._loading.values())
+    assert sessions.opened == 2
+    fresh = await cache.get(cast(Any, sessions), "10001")
+    assert fresh is not None and fresh.key == "rotated-key-0123456789"
+    assert sessions.opened == 2
+
+
+async def test_forget_during_a_read_keeps_its_result_out_of_the_cache(db: Db) -> None:
+    await make_merchant(db)
+    cache = MerchantCache(ttl_s=60)
+    reading = asyncio.ensure_future(cache.get(db.sessions, "10001"))
+    await asyncio.sleep(0)  # the read is asked for
+    cache.forget("10001")
+    assert await reading is not None
+    assert "10001" not in cache._entries
