@@ -16,6 +16,9 @@ def test_settings(db: Db, **overrides: object) -> Settings:
     return Settings(database_url=db.url, rate_fixed=Decimal("7.20"), log_json=False, **overrides)  # type: ignore[arg-type]
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper: pytest collects test_* where it is imported
+
+
 @pytest.fixture
 async def client(db: Db) -> AsyncIterator[AsyncTestClient]:
     await make_merchant(db)
