@@ -3,6 +3,7 @@ per-process merchant cache the signed faces read through."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 
@@ -84,18 +85,42 @@ class MerchantCache:
     at once (misses are not cached); a changed key is seen at once by a
     caller that reloads after a failed signature (`fresh=True`); a removed
     merchant lingers for at most `ttl_s`.
+
+    When an entry expires, the requests that find it so while it is being
+    read again wait for that one read instead of each starting its own: on
+    a busy process that was hundreds of ORM reads through the async engine
+    every `ttl_s` (a few % of a status query's CPU). Only a merchant found
+    is shared that way; a miss is read again by each caller.
     """
 
     def __init__(self, ttl_s: float = 10.0, max_entries: int = 10_000) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, Merchant]] = {}
+        self._loading: dict[str, asyncio.Task[Merchant | None]] = {}
 
     async def get(self, sessions: SessionFactory, pid: str, *, fresh: bool = False) -> Merchant | None:
         now = time.monotonic()
         hit = self._entries.get(pid)
         if hit is not None and not fresh and now - hit[0] < self.ttl_s:
             return hit[1]
+        if fresh:
+            return await self._load(sessions, pid, now)
+        loop = asyncio.get_running_loop()
+        loading = self._loading.get(pid)
+        if loading is not None and loading.get_loop() is loop:
+            shared = await asyncio.shield(loading)
+            return shared if shared is not None else await self._load(sessions, pid, now)
+        # A task, so that a caller cancelled meanwhile (a client gone) does
+        # not cancel the read the others wait for.
+        task = self._loading[pid] = loop.create_task(self._load(sessions, pid, now))
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if self._loading.get(pid) is task:
+                del self._loading[pid]
+
+    async def _load(self, sessions: SessionFactory, pid: str, started: float) -> Merchant | None:
         async with sessions() as session:
             merchant = await queries.get_merchant(session, pid)
         if merchant is None:
@@ -103,12 +128,13 @@ class MerchantCache:
             return None
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-        self._entries[pid] = (now, merchant)
+        self._entries[pid] = (started, merchant)
         return merchant
 
     def forget(self, pid: str) -> None:
         """Drop a cached merchant (its key was rotated, it was disabled)."""
         self._entries.pop(pid, None)
+        self._loading.pop(pid, None)  # a read begun before is not shared with later callers
 
 
 async def remove_merchant(session: AsyncSession, pid: str) -> Merchant:
