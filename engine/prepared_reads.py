@@ -66,13 +66,13 @@ class PreparedSelect:
         if not self._sql:
             self._plan(conn.dialect)
         values = [_bind_value(params, name, fixed, process) for name, fixed, process in self._binds]
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        # pysqlite's DBAPI connection is the driver's own (no adapter): its
+        # execute() makes the cursor, which is finished once fetchall() returns.
+        driver: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
         try:
-            rows: list[tuple[Any, ...]] = cursor.execute(self._sql, values).fetchall()
+            rows: list[tuple[Any, ...]] = driver.execute(self._sql, values).fetchall()
         except sqlite3.Error as exc:
             raise DBAPIError.instance(self._sql, values, exc, sqlite3.Error) from exc
-        finally:
-            cursor.close()
         if not self._processed:
             return rows
         return [self._processed_row(row) for row in rows]
