@@ -45,28 +45,43 @@ class PreparedSelect:
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         if conn.dialect.driver != "pysqlite":  # PostgreSQL, or aiosqlite's async connection
             return [dict(row) for row in conn.execute(self.statement, dict(params)).mappings()]
-        if not self._sql:
-            self._plan(conn.dialect)
-        values = [_bind_value(params, name, fixed, process) for name, fixed, process in self._binds]
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            rows = cursor.execute(self._sql, values).fetchall()
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(self._sql, values, exc, sqlite3.Error) from exc
-        finally:
-            cursor.close()
-        return [self._row(row) for row in rows]
-
-    def _row(self, raw: tuple[Any, ...]) -> dict[str, Any]:
-        values = list(raw)
-        for i, process in self._processed:
-            values[i] = process(values[i])
-        return dict(zip(self._keys, values, strict=True))
+        keys = self._keys
+        return [dict(zip(keys, values, strict=True)) for values in self._sqlite_rows(conn, params)]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row (for a statement that selects one at most), or None."""
         rows = self.all(conn, params)
         return rows[0] if rows else None
+
+    def first_values(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row's values in the order selected, or None: `first`
+        without the dict, for a caller that builds its own record from them."""
+        if conn.dialect.driver != "pysqlite":
+            row = conn.execute(self.statement, dict(params)).first()
+            return None if row is None else tuple(row)
+        rows = self._sqlite_rows(conn, params)
+        return rows[0] if rows else None
+
+    def _sqlite_rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        if not self._sql:
+            self._plan(conn.dialect)
+        values = [_bind_value(params, name, fixed, process) for name, fixed, process in self._binds]
+        # pysqlite's DBAPI connection is the driver's own (no adapter): its
+        # execute() makes the cursor, which is finished once fetchall() returns.
+        driver: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
+        try:
+            rows: list[tuple[Any, ...]] = driver.execute(self._sql, values).fetchall()
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(self._sql, values, exc, sqlite3.Error) from exc
+        if not self._processed:
+            return rows
+        return [self._processed_row(row) for row in rows]
+
+    def _processed_row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        values = list(raw)
+        for i, process in self._processed:
+            values[i] = process(values[i])
+        return tuple(values)
 
     def _plan(self, dialect: Dialect) -> None:
         compiled = self.statement.compile(dialect=dialect)

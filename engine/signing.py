@@ -90,7 +90,9 @@ def compact_json(value: Any) -> str:
 
 def signing_string(fields: Mapping[str, Any], key: str) -> str:
     parts = [
-        f"{name}={render_value(value)}"
+        # A plain str (every field of a query string or form) is its own
+        # rendering: render_value's type checks only for the other values.
+        f"{name}={value if type(value) is str else render_value(value)}"
         for name, value in sorted(fields.items())
         if name != "signature" and value is not None and value != ""
     ]

@@ -54,6 +54,9 @@ class Client:
         return text
 
 
+_UNKNOWN_CLIENT = Client(UNKNOWN, known=False)
+
+
 # Cached: every request parses its peer's address (ipaddress costs ~3 µs);
 # the result is immutable, and a flood of new texts only turns the cache over.
 @lru_cache(maxsize=4096)
@@ -108,15 +111,27 @@ def _hops(request: Request[Any, Any, Any], header: str) -> list[str]:
     return [hop.strip() for hop in hops if hop.strip()]
 
 
+@dataclass(frozen=True)
+class _Peer:
+    """What the direct peer's address text says, worked out once per text."""
+
+    ip: str | None  # None: not an address
+    is_proxy: bool  # inside api.forwarded_allow_ips
+    # The answers for a peer that is not a proxy, with and without forwarding
+    # headers (Client is immutable, so every request from it can share them).
+    plain: Client | None
+    forwarded: Client | None
+
+
 @lru_cache(maxsize=4096)
-def _peer(peer_text: str, proxies: tuple[str, ...]) -> tuple[str | None, bool]:
-    """The direct peer as text (None: not an address) and whether it is a
-    configured proxy. Kept per peer: parsing it is most of the work of a
-    signed read, and a client sends many requests from one address."""
+def _peer(peer_text: str, proxies: tuple[str, ...]) -> _Peer:
+    """The direct peer, kept per address text: parsing it is most of the
+    work of a signed read, and a client sends many requests from one address."""
     peer = parse_ip(peer_text)
     if peer is None:
-        return None, False
-    return str(peer), in_networks(peer, list(proxies))
+        return _Peer(None, False, None, None)
+    ip = str(peer)
+    return _Peer(ip, in_networks(peer, list(proxies)), Client(ip, known=True), Client(ip, known=False))
 
 
 def _names_a_forwarder(request: Request[Any, Any, Any]) -> bool:
@@ -126,15 +141,17 @@ def _names_a_forwarder(request: Request[Any, Any, Any]) -> bool:
 
 
 def resolve(request: Request[Any, Any, Any], api: ApiSettings) -> Client:
-    peer_text = request.client.host if request.client else ""
-    peer, is_proxy = _peer(peer_text, tuple(api.forwarded_allow_ips))
-    if peer is None:
-        return Client(UNKNOWN, known=False)
-    if not is_proxy:
-        return Client(peer, known=not _names_a_forwarder(request))
+    client = request.scope.get("client")  # what request.client reads, without building an Address
+    peer = _peer(client[0] if client else "", tuple(api.forwarded_allow_ips))
+    if peer.ip is None:
+        return _UNKNOWN_CLIENT
+    if not peer.is_proxy:
+        client_known = peer.forwarded if _names_a_forwarder(request) else peer.plain
+        assert client_known is not None
+        return client_known
     hops = _hops(request, api.forwarded_header)
     if not hops:
-        return Client(peer, known=False)
+        return Client(peer.ip, known=False)
     for hop in reversed(hops):
         address = parse_ip(hop)
         if address is None:
@@ -145,10 +162,12 @@ def resolve(request: Request[Any, Any, Any], api: ApiSettings) -> Client:
     return Client(str(parse_ip(hops[0])), known=True)
 
 
+@lru_cache(maxsize=4096)
 def source_key(text: str, ipv6_prefix: int = 64) -> str:
     """Whom a per-source budget counts: an IPv4 address, or the IPv6 network
     of `ipv6_prefix` bits around the address (api.ipv6_source_prefix: an
-    IPv6 subscriber gets a whole /64 and may use any address in it)."""
+    IPv6 subscriber gets a whole /64 and may use any address in it).
+    Cached like parse_ip: rendering the address is most of its cost."""
     address = parse_ip(text)
     if address is None:
         return UNKNOWN
@@ -162,20 +181,22 @@ def _api_settings(request: Request[Any, Any, Any]) -> ApiSettings:
     return state.settings.api if state is not None else ApiSettings()
 
 
-def client_of(request: Request[Any, Any, Any]) -> Client:
-    """The request's client, worked out once per request."""
+def client_of(request: Request[Any, Any, Any], api: ApiSettings | None = None) -> Client:
+    """The request's client, worked out once per request (`api`: the
+    settings, when the caller has them at hand)."""
     scope = cast("dict[str, Any]", request.scope)
     cached = scope.get(SCOPE_KEY)
     if isinstance(cached, Client):
         return cached
-    client = resolve(request, _api_settings(request))
+    client = resolve(request, api if api is not None else _api_settings(request))
     scope[SCOPE_KEY] = client
     return client
 
 
-def client_source(request: Request[Any, Any, Any]) -> str:
+def client_source(request: Request[Any, Any, Any], api: ApiSettings | None = None) -> str:
     """The request's client as a per-source budget key (source_key)."""
-    return source_key(client_of(request).ip, _api_settings(request).ipv6_source_prefix)
+    api = api if api is not None else _api_settings(request)
+    return source_key(client_of(request, api).ip, api.ipv6_source_prefix)
 
 
 def is_trusted_client(request: Request[Any, Any, Any], networks: list[str]) -> bool:

@@ -25,13 +25,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _source(request: Request[Any, Any, Any]) -> str:
-    return f"badsig:{client_source(request)}"
+def _source(state: AppState, request: Request[Any, Any, Any]) -> str:
+    return f"badsig:{client_source(request, state.settings.api)}"
 
 
 def check_source(state: AppState, request: Request[Any, Any, Any]) -> None:
     """429 for a source whose failed signatures used this minute's budget."""
-    if state.limiter.full(_source(request), limit=state.settings.api.failed_signatures_per_minute):
+    if state.limiter.full(_source(state, request), limit=state.settings.api.failed_signatures_per_minute):
         raise TooManyRequests(
             "too many requests with a bad signature or unknown merchant from your address; "
             "fix the signing and retry in a minute"
@@ -57,7 +57,9 @@ def counts_failures(
         try:
             return await authenticate(*args, **kwargs)
         except Forbidden:
-            state.limiter.allow(_source(request), limit=state.settings.api.failed_signatures_per_minute)
+            state.limiter.allow(
+                _source(state, request), limit=state.settings.api.failed_signatures_per_minute
+            )
             raise
 
     return wrapper

@@ -153,6 +153,7 @@ class MerchantCache:
         """Drop a cached merchant (its key was rotated, it was disabled)."""
         self._generation += 1
         self._entries.pop(pid, None)
+        self._loading.pop(pid, None)  # a read begun before is not shared with later callers
 
 
 async def remove_merchant(session: AsyncSession, pid: str) -> Merchant:

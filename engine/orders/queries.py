@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, insert, select
 from sqlalchemy.engine import Connection
@@ -30,11 +29,11 @@ _BY_NO = PreparedSelect(select(ORDERS).where(_NUMBERED))
 _BY_ID = PreparedSelect(select(ORDERS).where(ORDERS.c.id == bindparam("order_id")))
 
 
-@dataclass(frozen=True, slots=True)
-class OrderState:
+class OrderState(NamedTuple):
     """The columns a merchant's status query answers from (the usdt face's
     /api/pay/query): read without the rest of the row, whose columns cost
-    more to decode than the lookup itself."""
+    more to decode than the lookup itself. A tuple, built straight from the
+    row's values (a frozen dataclass spent a setattr per field)."""
 
     id: int
     merchant_order_no: str
@@ -47,7 +46,7 @@ class OrderState:
     created_at: datetime
 
 
-_STATE_BY_NO = PreparedSelect(select(*(ORDERS.c[f.name] for f in fields(OrderState))).where(_NUMBERED))
+_STATE_BY_NO = PreparedSelect(select(*(ORDERS.c[name] for name in OrderState._fields)).where(_NUMBERED))
 
 
 def insert_order(conn: Connection, values: Mapping[str, Any]) -> None:
@@ -92,8 +91,8 @@ def find_state(conn: Connection, merchant_id: int, order_no: str) -> OrderState 
     """The state of the order a merchant created (with its key or signature)
     as `order_no`, for reading only (engine.work's read)."""
     params = {"merchant_id": merchant_id, "order_no": order_no, "open_create": False}
-    row = _STATE_BY_NO.first(conn, params)
-    return None if row is None else OrderState(**row)
+    values = _STATE_BY_NO.first_values(conn, params)
+    return None if values is None else OrderState._make(values)
 
 
 def find_by_id(conn: Connection, order_id: int) -> Order | None:

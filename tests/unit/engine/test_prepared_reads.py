@@ -61,6 +61,22 @@ async def test_rows_are_what_sqlalchemy_gives(any_db: Db, paid_order: Order, nam
     assert [[type(v) for v in row.values()] for row in mine] == types
 
 
+@pytest.mark.parametrize("name", list(STATEMENTS))
+async def test_first_values_are_the_rows_values(any_db: Db, paid_order: Order, name: str) -> None:
+    prepared, kind = STATEMENTS[name]
+    params: dict[str, Any] = {"order_id": paid_order.id}
+    if kind == "number":
+        params = {"merchant_id": paid_order.merchant_id, "order_no": paid_order.merchant_order_no}
+        params["open_create"] = False
+    first, values = await any_db.work.read(
+        lambda conn: (prepared.first(conn, params), prepared.first_values(conn, params))
+    )
+    assert first is not None and values == tuple(first.values())
+    assert [type(v) for v in values] == [type(v) for v in first.values()]
+    none = {**params, "order_id": paid_order.id + 1, "order_no": "no-such-order"}
+    assert await any_db.work.read(lambda conn: prepared.first_values(conn, none)) is None
+
+
 async def test_the_order_reads_as_the_orm_loads_it(any_db: Db, paid_order: Order) -> None:
     read = await any_db.work.read(lambda conn: queries.find_by_id(conn, paid_order.id))
     async with any_db.sessions() as session:

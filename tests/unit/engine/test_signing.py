@@ -81,6 +81,13 @@ def test_the_key_matters(fields: dict[str, Any], other_key: str) -> None:
     assert md5_sign(fields, other_key) != md5_sign(fields, KEY)
 
 
+@given(FIELDS)
+def test_every_value_signs_as_render_value_renders_it(fields: dict[str, Any]) -> None:
+    # signing_string passes plain str through without render_value: the same text.
+    rendered = [f"{k}={render_value(v)}" for k, v in sorted(fields.items()) if v is not None and v != ""]
+    assert signing_string(fields, KEY) == "&".join([*rendered, f"key={KEY}"])
+
+
 @given(JSON_NUMBER_TEXT)
 def test_json_number_text_is_signed_as_sent(number: str) -> None:
     document = loads_exact('{"amount": ' + number + ', "pid": "1"}')

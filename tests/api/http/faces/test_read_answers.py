@@ -75,3 +75,24 @@ async def test_the_answers_are_litestars_byte_for_byte(client: AsyncTestClient, 
         assert answer.status_code == 200 and answer.json()["success"] is True
         assert_as_litestar_renders(answer)
     assert answer.json()["status"] == 1  # check_order: paid, at once
+
+
+async def test_the_querys_errors_are_the_envelopes_litestar_renders(client: AsyncTestClient, db: Db) -> None:
+    await create(client)
+    unknown = signed({**QUERY, "order_no": "no-such-order"})
+    forged = {**signed(QUERY), "signature": "0" * 32}
+    cases = [
+        (unknown, 404, f"merchant 10001 has no order {'no-such-order'!r}"),
+        (forged, 403, None),
+        ({**signed(QUERY), "extra": "1"}, 422, None),
+    ]
+    for params, status, msg in cases:
+        answer = await client.get("/api/pay/query", params=params)
+        assert answer.status_code == status and answer.json()["code"] == status
+        assert msg is None or answer.json()["msg"] == msg
+        rendered = Response(answer.json(), status_code=status)
+        assert answer.content == rendered.render(rendered.content, "application/json")
+        assert list(answer.headers.items()) == [
+            ("content-type", "application/json"),
+            ("content-length", str(len(answer.content))),
+        ]

@@ -1,4 +1,5 @@
-"""MerchantCache: fewer reads, but a new merchant and a changed key count at once."""
+"""MerchantCache: fewer reads (one for all the requests an expiry catches),
+but a new merchant and a changed key count at once."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import asyncio
 import time
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.merchants import MerchantCache
+from engine.merchants import MerchantCache, queries
 from engine.models import Merchant
 from tests.dbharness import Db
 from tests.factories import make_merchant
@@ -84,3 +87,21 @@ async def test_forget_during_a_read_keeps_its_result_out_of_the_cache(db: Db) ->
     cache.forget("10001")
     assert await reading is not None
     assert "10001" not in cache._entries
+
+
+async def test_a_reload_after_a_failed_signature_reads_for_itself(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fresh=True must see what was committed before the call: no shared read."""
+    cache = MerchantCache(ttl_s=60)
+    reads: list[str] = []
+    original = queries.get_merchant
+
+    async def counted(session: AsyncSession, pid: str, **options: bool) -> Merchant | None:
+        reads.append(pid)
+        return await original(session, pid, **options)
+
+    await make_merchant(db)
+    monkeypatch.setattr(queries, "get_merchant", counted)
+    await asyncio.gather(*(cache.get(db.sessions, "10001", fresh=True) for _ in range(3)))
+    assert len(reads) == 3
