@@ -73,12 +73,13 @@ class Batcher(Generic[P, R]):
                 assert driver is not None
                 try:
                     results = await self._run_batch(driver, [item for item, _ in batch])
-                except asyncpg.PostgresError:  # refused by the server; the connection is fine
-                    raise
-                except Exception:
+                except Exception as exc:
                     # Lost, timed out or half-way through a message: the pool
-                    # must not lend this connection again.
-                    await conn.invalidate()
+                    # must not lend this connection again. A server error
+                    # leaves it usable, unless it was the server ending the
+                    # session (a terminated backend answers with a FATAL error).
+                    if not isinstance(exc, asyncpg.PostgresError) or driver.is_closed():
+                        await conn.invalidate()
                     raise
         except Exception as exc:  # every caller gets the batch's error, and decides
             log.warning(

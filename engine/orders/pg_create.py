@@ -242,12 +242,16 @@ def _fetch_row(conn: Connection, params: Sequence[Any]) -> Any:
     for a constraint (a repeated order number), and a lost connection is
     invalidated, so the pool does not lend it again."""
     driver = conn.connection.driver_connection
+    assert driver is not None
     try:
-        return await_only(driver.fetchrow(SQL, *params))  # type: ignore[union-attr]
+        return await_only(driver.fetchrow(SQL, *params))
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(SQL, params, exc) from exc
-    except asyncpg.PostgresError as exc:  # refused by the server; the connection is fine
-        raise DBAPIError(SQL, params, exc) from exc
+    except asyncpg.PostgresError as exc:
+        if not driver.is_closed():  # refused by the server; the connection is fine
+            raise DBAPIError(SQL, params, exc) from exc
+        conn.invalidate()  # the server ended the session (a FATAL error)
+        raise OperationalError(SQL, params, exc, connection_invalidated=True) from exc
     except Exception as exc:
         conn.invalidate()
         raise OperationalError(SQL, params, exc, connection_invalidated=True) from exc

@@ -226,6 +226,27 @@ async def test_a_connection_lost_in_the_pool_costs_no_create(
     assert await stored(pg_db) == (3, 3)
 
 
+async def test_a_batch_whose_session_the_server_ends_gives_its_connection_up(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ending the session mid-batch is a server error (FATAL
+    57P01), yet the connection is dead: the pool must not lend it to the
+    order that then runs alone, nor to the next create."""
+    [wallet] = await make_wallets(pg_db, "tron", 1)
+    await create(pg_db, merchant)  # the pool now holds one connection
+    ended = []
+
+    async def end_own_session(driver: Any, batch: Any) -> Any:
+        ended.append(len(batch))
+        await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    monkeypatch.setattr(pg_create, "_place_batch", end_own_session)
+    assert await create(pg_db, merchant, no="ended") == Slot(wallet.address, BASE + 2)
+    monkeypatch.undo()
+    assert ended == [1]
+    assert await create(pg_db, merchant, no="next") == Slot(wallet.address, BASE + 3)
+
+
 async def test_creates_arriving_together_share_a_batch_and_distinct_slots(
     pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
