@@ -64,8 +64,6 @@ class Batcher(Generic[P, R]):
             self._running = None
 
     async def _run(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:
-        import asyncpg  # here: engine.work imports this module, and commands on SQLite never need it
-
         try:
             async with self._engine.connect() as conn:
                 raw = await conn.get_raw_connection()
@@ -74,11 +72,7 @@ class Batcher(Generic[P, R]):
                 try:
                     results = await self._run_batch(driver, [item for item, _ in batch])
                 except Exception as exc:
-                    # Lost, timed out or half-way through a message: the pool
-                    # must not lend this connection again. A server error
-                    # leaves it usable, unless it was the server ending the
-                    # session (a terminated backend answers with a FATAL error).
-                    if not isinstance(exc, asyncpg.PostgresError) or driver.is_closed():
+                    if connection_lost(exc, driver):  # the pool must not lend it again
                         await conn.invalidate()
                     raise
         except Exception as exc:  # every caller gets the batch's error, and decides
@@ -99,6 +93,16 @@ class Batcher(Generic[P, R]):
         running = self._running
         if running is not None:
             await asyncio.shield(running)
+
+
+def connection_lost(error: Exception, driver: Any) -> bool:
+    """Whether `error` on asyncpg connection `driver` left it unusable: lost,
+    timed out or half-way through a message. A server error leaves it
+    usable, unless it was the server ending the session (a terminated
+    backend answers with a FATAL error and closes it)."""
+    import asyncpg  # here: engine.work imports this module, and commands on SQLite never need it
+
+    return not isinstance(error, asyncpg.PostgresError) or driver.is_closed()
 
 
 def _fail(batch: list[tuple[Any, asyncio.Future[Any]]], error: Exception) -> None:

@@ -49,6 +49,7 @@ from sqlalchemy.util import await_only
 from engine.amounts import Slot, exhausted, no_wallet
 from engine.errors import Unavailable
 from engine.orders.queries import ORDERS
+from engine.pg_batches import connection_lost
 from engine.work import ConnectionRunner
 
 # The order columns the statement inserts from parameters, in order;
@@ -222,15 +223,19 @@ def insert_with_slot(
     usdt_units left to the slot) holding the smallest free slot above
     `base_units` until `held_until`. `conn`: a SQLAlchemy Connection on
     PostgreSQL outside a transaction."""
-    params = _params(values, base_units, step_units, slots, held_until, now)
+    return _insert_alone(conn, _params(values, base_units, step_units, slots, held_until, now))
+
+
+def _insert_alone(conn: Connection, params: Sequence[Any]) -> Slot:
+    """insert_with_slot with its statement's parameters (_params)."""
     for _ in range(MAX_RUNS):
         addresses, candidates, address, amount = _fetch_row(conn, params)
         if address is not None:
             return Slot(address, amount)
         if not addresses:
-            raise no_wallet(values["chain"])
+            raise no_wallet(params[0])
         if not candidates:
-            raise exhausted(values["chain"], slots, addresses)
+            raise exhausted(params[0], params[3], addresses)
     raise Unavailable("unique amounts near this price are being taken too fast; retry the request")
 
 
@@ -247,12 +252,9 @@ def _fetch_row(conn: Connection, params: Sequence[Any]) -> Any:
         return await_only(driver.fetchrow(SQL, *params))
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(SQL, params, exc) from exc
-    except asyncpg.PostgresError as exc:
-        if not driver.is_closed():  # refused by the server; the connection is fine
-            raise DBAPIError(SQL, params, exc) from exc
-        conn.invalidate()  # the server ended the session (a FATAL error)
-        raise OperationalError(SQL, params, exc, connection_invalidated=True) from exc
     except Exception as exc:
+        if not connection_lost(exc, driver):  # refused by the server; the connection is fine
+            raise DBAPIError(SQL, params, exc) from exc
         conn.invalidate()
         raise OperationalError(SQL, params, exc, connection_invalidated=True) from exc
 
@@ -287,11 +289,7 @@ async def place(
         slot = None
     if slot is not None:
         return slot
-    alone = partial(
-        insert_with_slot, values=values, base_units=base_units, step_units=step_units, slots=slots,
-        held_until=held_until, now=now,
-    )  # fmt: skip
-    return await work.run(alone)
+    return await work.run(partial(_insert_alone, params=params))
 
 
 async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Sequence[Any]]) -> list[Slot | None]:
