@@ -11,7 +11,9 @@ the order, all of it or nothing.
 while a batch runs go together, pipelined, in the next batch's one
 transaction (engine.pg_batches), so a create costs neither a round trip
 nor a commit of its own. Each statement of a batch sees the slots the
-earlier ones took. What a batch does not place runs alone in
+earlier ones took. A batch first tries, for each create, the one slot
+its process expects free (engine.orders.pg_slots); the creates that took
+nothing then search. What a batch does not place runs alone in
 `insert_with_slot`, on the driver connection itself, where it commits on
 its own in one round trip.
 
@@ -37,7 +39,8 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 import asyncpg
 from sqlalchemy import JSON, String
@@ -48,8 +51,9 @@ from sqlalchemy.util import await_only
 
 from engine.amounts import Slot, exhausted, no_wallet
 from engine.errors import Unavailable
+from engine.orders.pg_slots import Key, SlotHints
 from engine.orders.queries import ORDERS
-from engine.pg_batches import connection_lost
+from engine.pg_batches import Batches, connection_lost
 from engine.work import ConnectionRunner
 
 # The order columns the statement inserts from parameters, in order;
@@ -168,22 +172,28 @@ _REPEAT_GUARD = (
     "\n          AND o.open_create = CAST($9 AS boolean) AND o.merchant_order_no = CAST($8 AS text))"
 )
 
-# A batch's first pass: most creates take offset 1 on the first enabled
-# address (the smallest slot, when their price has no live order there).
-# This statement takes just that slot, when free or lapsed, with its order,
-# in about half the database's CPU of the search; the rest then search.
-# Same parameters as SQL. ON CONFLICT's row lock on a live slot it does not
-# take is held only until the pass commits.
-_FIRST_FREE = """
-WITH first AS (
-    SELECT address FROM wallets WHERE chain = CAST($1 AS text) AND enabled ORDER BY id LIMIT 1
+# A batch's first pass: each create tries the one slot that
+# engine.orders.pg_slots names (the smallest this process does not know to
+# be live), at about a sixth of the database's CPU of the search; the rest
+# then search. Parameters: SQL's, then $address, $amount and $addresses,
+# the enabled addresses the slot was picked from. The slot is taken only if
+# those are still the enabled ones and it lies in the order's own range.
+# The answer gives the enabled addresses, and until when the slot is held
+# when it was live. ON CONFLICT's row lock on a live slot it does not take
+# is held only until the pass commits.
+_TAKE = """
+WITH wallet AS (
+    SELECT CAST(array_agg(address ORDER BY id) AS text[]) AS addresses
+    FROM wallets WHERE chain = CAST($1 AS text) AND enabled
 ),
 slot AS (
     INSERT INTO reservations AS r (chain, address, amount_units, order_id, held_until)
-    SELECT $1, f.address, CAST($2 AS bigint) + CAST($3 AS bigint), CAST($6 AS bigint),
+    SELECT $1, CAST($address AS text), CAST($amount AS bigint), CAST($6 AS bigint),
            CAST($held AS timestamptz)
-    FROM first f
-    WHERE CAST($4 AS bigint) >= 1$guard
+    FROM wallet w
+    WHERE w.addresses = CAST($addresses AS text[])
+      AND CAST($amount AS bigint) BETWEEN CAST($2 AS bigint) + CAST($3 AS bigint)
+                                      AND CAST($2 AS bigint) + CAST($4 AS bigint) * CAST($3 AS bigint)$guard
     ON CONFLICT (chain, address, amount_units) DO UPDATE
         SET order_id = EXCLUDED.order_id, held_until = EXCLUDED.held_until
         WHERE r.held_until <= CAST($5 AS timestamptz)
@@ -194,13 +204,20 @@ placed AS (
     SELECT $values, slot.address, slot.amount_units FROM slot
     RETURNING address, usdt_units
 )
-SELECT placed.address, placed.usdt_units FROM (SELECT 1) AS one LEFT JOIN placed ON true
+SELECT placed.address, placed.usdt_units, w.addresses,
+       (SELECT held_until FROM reservations
+        WHERE chain = $1 AND address = CAST($address AS text) AND amount_units = CAST($amount AS bigint))
+FROM wallet w LEFT JOIN placed ON true
 """
 SQL_BATCH = SQL_BATCH.replace("$repeat_guard", _REPEAT_GUARD)
-SQL_FIRST_FREE = (
-    _FIRST_FREE.replace("$columns", ", ".join(ORDER_COLUMNS))
+_HELD_PARAM = _FIRST_ORDER_PARAM + len(ORDER_COLUMNS)
+SQL_TAKE = (
+    _TAKE.replace("$columns", ", ".join(ORDER_COLUMNS))
     .replace("$values", _order_placeholders())
-    .replace("$held", f"${_FIRST_ORDER_PARAM + len(ORDER_COLUMNS)}")
+    .replace("$held", f"${_HELD_PARAM}")
+    .replace("$addresses", f"${_HELD_PARAM + 3}")  # before its prefix, $address
+    .replace("$address", f"${_HELD_PARAM + 1}")
+    .replace("$amount", f"${_HELD_PARAM + 2}")
     .replace("$guard", _REPEAT_GUARD)
 )
 
@@ -266,6 +283,18 @@ def _params(
     return (values["chain"], base, step, slots, now, *order, held_until)
 
 
+class Pending(NamedTuple):
+    """A create waiting for its batch: its statement's parameters
+    (_params), and what its process knows of the slots."""
+
+    params: Sequence[Any]
+    hints: SlotHints
+
+
+# One per runner (per database): the batch's statements teach it the slots.
+_HINTS: WeakKeyDictionary[Batches, SlotHints] = WeakKeyDictionary()
+
+
 async def place(
     work: ConnectionRunner,
     values: Mapping[str, Any],
@@ -282,30 +311,70 @@ async def place(
     at all) or whose batch failed runs again alone, on the general path,
     which places it or raises what a create raises."""
     assert work.batches is not None
+    hints = _HINTS.get(work.batches)
+    if hints is None:
+        hints = _HINTS[work.batches] = SlotHints()
     params = _params(values, base_units, step_units, slots, held_until, now)
     try:
-        slot = await work.batches.submit(_place_batch, params)
+        slot = await work.batches.submit(_place_batch, Pending(params, hints))
     except Exception:  # logged by the batch; the order runs alone below, which raises what it must
         slot = None
-    if slot is not None:
-        return slot
-    return await work.run(partial(_insert_alone, params=params))
+    if slot is None:
+        slot = await work.run(partial(_insert_alone, params=params))
+        hints.held((params[0], slot.address, slot.amount_units), held_until, now)
+    return slot
 
 
-async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Sequence[Any]]) -> list[Slot | None]:
-    """Two passes, each one pipelined implicit transaction: the first slot
-    (SQL_FIRST_FREE) for all, then the search (SQL_BATCH) for those the
-    first pass did not place. What the first pass placed is committed
-    either way; an error the server gives in the search leaves its orders
-    to run alone."""
-    rows = await driver.fetchmany(SQL_FIRST_FREE, batch)
-    slots = [Slot(row[0], row[1]) if row[0] is not None else None for row in rows]
+async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Pending]) -> list[Slot | None]:
+    """Two passes, each one pipelined implicit transaction: each create
+    tries the slot its hints name (SQL_TAKE), then those that took nothing
+    search (SQL_BATCH). What the first pass placed is committed either way;
+    an error the server gives in the search leaves its orders to run alone.
+    The hints learn only what was committed."""
+    targets = _targets(batch)
+    takes = [_take_params(item, target) for item, target in zip(batch, targets, strict=True)]
+    rows = await driver.fetchmany(SQL_TAKE, takes)
+    slots: list[Slot | None] = []
+    for (params, hints), target, row in zip(batch, targets, rows, strict=True):
+        address, amount, addresses, held_until = row
+        chain, now = params[0], params[4]
+        hints.saw_addresses(chain, addresses)
+        if address is not None:
+            hints.held((chain, address, amount), params[-1], now)
+        elif target is not None and held_until is not None:  # the slot it tried is live until then
+            hints.held(target, held_until, now)
+        slots.append(Slot(address, amount) if address is not None else None)
     rest = [n for n, slot in enumerate(slots) if slot is None]
     if rest:
         try:
-            rows = await driver.fetchmany(SQL_BATCH, [batch[n] for n in rest])
+            rows = await driver.fetchmany(SQL_BATCH, [batch[n].params for n in rest])
         except asyncpg.PostgresError:
             return slots
         for n, row in zip(rest, rows, strict=True):
-            slots[n] = Slot(row[2], row[3]) if row[2] is not None else None
+            if row[2] is not None:
+                slots[n] = Slot(row[2], row[3])
+                params, hints = batch[n]
+                hints.held((params[0], row[2], row[3]), params[-1], params[4])
     return slots
+
+
+def _targets(batch: Sequence[Pending]) -> list[Key | None]:
+    """The slot each create tries: its hints' smallest, not one an earlier
+    create of the batch tries."""
+    planned: set[Key] = set()
+    targets: list[Key | None] = []
+    for params, hints in batch:
+        chain, base, step, slots, now = params[:5]
+        target = hints.target(chain, base, step, slots, now, planned)
+        if target is not None:
+            planned.add(target)
+        targets.append(target)
+    return targets
+
+
+def _take_params(item: Pending, target: Key | None) -> Sequence[Any]:
+    """SQL_TAKE's parameters; with no target it takes nothing, and still
+    answers the enabled addresses."""
+    if target is None:
+        return (*item.params, None, None, None)
+    return (*item.params, target[1], target[2], item.hints.addresses(target[0]))

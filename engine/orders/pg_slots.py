@@ -1,0 +1,80 @@
+"""Which slot a PostgreSQL create tries first: what this process knows.
+
+Why: the batch's search (pg_create.SQL_BATCH) finds the smallest free slot
+by reading the live reservations of the price, and costs PostgreSQL about
+1 ms; a statement that takes one named slot costs about 0.15 ms. Once the
+first slot of a price is live, every later create at that price searched.
+
+A slot stays live until its `held_until`: nothing releases one early (a
+paid order keeps its amount for the late window). So the slots this
+process took, and the live ones its statements saw, are known live until
+then, and the smallest slot not known live is the one to try. It is the
+smallest free slot whenever this process is the only one creating at
+that price; when another process holds it, the statement takes nothing,
+says until when the slot is held, and the create searches.
+
+The enabled addresses come back with every statement, and a statement
+takes its slot only if they are still the ones it was planned with. So a
+wallet enabled or disabled meanwhile costs one search, never a slot on a
+disabled address or a slot out of order.
+
+Forgetting is always safe (the create then tries a slot that is live and
+searches), so the memory is bounded by dropping what has lapsed, and then
+the oldest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+Key = tuple[str, str, int]  # chain, address, amount units
+
+
+class SlotHints:
+    def __init__(self, limit: int = 200_000) -> None:
+        self._limit = limit
+        self._held: dict[Key, datetime] = {}  # slot -> held until
+        self._addresses: dict[str, list[str]] = {}  # chain -> enabled addresses, wallet order
+
+    def addresses(self, chain: str) -> list[str] | None:
+        return self._addresses.get(chain)
+
+    def target(
+        self, chain: str, base: int, step: int, slots: int, now: datetime, planned: set[Key]
+    ) -> Key | None:
+        """The smallest slot neither known live at `now` nor in `planned`
+        (the slots earlier creates of the same batch try), in the order of
+        engine.amounts: offset k on every address before k + 1. None when
+        the addresses are unknown or every slot is known live."""
+        addresses = self._addresses.get(chain)
+        if not addresses:
+            return None
+        for position in range(slots * len(addresses)):
+            offset, n = divmod(position, len(addresses))
+            key = (chain, addresses[n], base + (offset + 1) * step)
+            if key not in planned and self._held.get(key, now) <= now:
+                return key
+        return None
+
+    def saw_addresses(self, chain: str, addresses: Sequence[str] | None) -> None:
+        if addresses:
+            self._addresses[chain] = list(addresses)
+        else:
+            self._addresses.pop(chain, None)
+
+    def held(self, key: Key, until: datetime, now: datetime) -> None:
+        """Slot `key` is live until `until` (taken by this process, or seen held)."""
+        if until <= now:
+            return
+        self._held.pop(key, None)  # re-inserted last: the oldest go first
+        self._held[key] = until
+        if len(self._held) > self._limit:
+            self._shrink(now)
+
+    def _shrink(self, now: datetime) -> None:
+        live = {key: until for key, until in self._held.items() if until > now}
+        if len(live) > self._limit // 2:
+            keep = list(live.items())[-(self._limit // 2) :]
+            live = dict(keep)
+        self._held = live

@@ -1,0 +1,109 @@
+"""The slot a PostgreSQL create tries first (engine.orders.pg_slots): the
+smallest this process does not know to be live, taken without a search;
+what it did not know (a slot held elsewhere, a wallet enabled or disabled
+meanwhile) costs one search and never a wrong slot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from engine.amounts import Slot
+from engine.models import Merchant, Wallet
+from engine.orders.pg_slots import SlotHints
+from tests.dbharness import Db
+from tests.factories import make_wallets
+from tests.unit.engine.orders.test_pg_create import (
+    BASE,
+    T0,
+    create,
+    hold_elsewhere,
+    merchant,
+    spy_on_passes,
+    stored,
+)
+
+__all__ = ["merchant"]  # the fixture
+pytestmark = pytest.mark.postgres
+TAKE, SEARCH = ("take", 1), ("search", 1)
+
+
+async def test_repeats_of_a_price_take_the_smallest_slot_without_a_search(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wallets = await make_wallets(pg_db, "tron", 3)
+    passes = spy_on_passes(monkeypatch)
+    got = [await create(pg_db, merchant) for _ in range(7)]
+    assert got == [Slot(w.address, BASE + k) for k in (1, 2, 3) for w in wallets][:7]
+    assert passes == [TAKE, SEARCH] + [TAKE] * 6  # the first learns the addresses
+
+
+async def test_a_slot_held_elsewhere_costs_one_search_until_it_lapses(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [wallet] = await make_wallets(pg_db, "tron", 1)
+    await hold_elsewhere(pg_db, wallet.address, BASE + 1, until=T0 + timedelta(hours=2))
+    await create(pg_db, merchant, base=BASE + 90_000)
+    passes = spy_on_passes(monkeypatch)
+    assert await create(pg_db, merchant) == Slot(wallet.address, BASE + 2)
+    assert await create(pg_db, merchant) == Slot(wallet.address, BASE + 3)
+    assert passes == [TAKE, SEARCH, TAKE]
+    del passes[:]
+    # Ours (held 1 h) have lapsed, the other one's not yet: the smallest free is ours again.
+    assert await create(pg_db, merchant, now=T0 + timedelta(hours=1)) == Slot(wallet.address, BASE + 2)
+    # Then the other one's lapses too: its slot is free again, and no search is needed to know it.
+    assert await create(pg_db, merchant, now=T0 + timedelta(hours=2)) == Slot(wallet.address, BASE + 1)
+    assert passes == [TAKE, TAKE]
+    assert await stored(pg_db) == (5, 4)
+
+
+async def test_a_wallet_disabled_or_added_meanwhile_costs_one_search_and_no_wrong_slot(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = await make_wallets(pg_db, "tron", 2)
+    assert [await create(pg_db, merchant) for _ in range(2)] == [
+        Slot(first.address, BASE + 1), Slot(second.address, BASE + 1)
+    ]  # fmt: skip
+    async with pg_db.sessions() as session:
+        await session.execute(update(Wallet).where(Wallet.id == first.id).values(enabled=False))
+        await session.commit()
+    passes = spy_on_passes(monkeypatch)
+    # The hints would try the first address's offset 2; its statement refuses, as the addresses changed.
+    assert await create(pg_db, merchant) == Slot(second.address, BASE + 2)
+    assert await create(pg_db, merchant) == Slot(second.address, BASE + 3)
+    assert passes == [TAKE, SEARCH, TAKE]
+    del passes[:]
+    [third] = await make_wallets(pg_db, "tron", 1, start=3)
+    assert await create(pg_db, merchant) == Slot(third.address, BASE + 1)  # smaller than the second's + 4
+    assert await create(pg_db, merchant) == Slot(third.address, BASE + 2)
+    assert passes == [TAKE, SEARCH, TAKE]
+
+
+def test_the_hints_name_the_smallest_slot_not_known_live_nor_planned() -> None:
+    hints = SlotHints()
+    assert hints.target("tron", BASE, 1, 3, T0, set()) is None  # the addresses are not known yet
+    hints.saw_addresses("tron", ["A", "B"])
+    hints.held(("tron", "A", BASE + 1), T0 + timedelta(minutes=5), T0)
+    assert hints.target("tron", BASE, 1, 3, T0, set()) == ("tron", "B", BASE + 1)
+    assert hints.target("tron", BASE, 1, 3, T0, {("tron", "B", BASE + 1)}) == ("tron", "A", BASE + 2)
+    assert hints.target("tron", BASE, 1, 3, T0 + timedelta(minutes=5), set()) == ("tron", "A", BASE + 1)
+    everything = {("tron", a, BASE + k) for a in "AB" for k in (1, 2, 3)}
+    assert hints.target("tron", BASE, 1, 3, T0, everything) is None
+    hints.saw_addresses("tron", None)  # no enabled address any more
+    assert hints.addresses("tron") is None
+
+
+def test_the_hints_stay_bounded_forgetting_the_lapsed_then_the_oldest() -> None:
+    hints = SlotHints(limit=4)
+    hints.saw_addresses("tron", ["A"])
+    for k in range(1, 4):  # lapse at T0 + 1 min
+        hints.held(("tron", "A", BASE + k), T0 + timedelta(minutes=1), T0)
+    for k in range(4, 10):  # live for an hour, newer
+        hints.held(("tron", "A", BASE + k), T0 + timedelta(hours=1), T0 + timedelta(minutes=2))
+    later = T0 + timedelta(minutes=2)
+    # The lapsed went first, then the oldest of the live: at most the limit is kept.
+    assert set(hints._held) == {("tron", "A", BASE + k) for k in (7, 8, 9)}
+    # Forgotten slots look free, so the smallest of them is tried first: always safe (its statement refuses).
+    assert hints.target("tron", BASE, 1, 9, later, set()) == ("tron", "A", BASE + 1)
