@@ -16,10 +16,14 @@ the error, though a pass it had finished stays committed: its callers must
 be able to find out (pg_create's run again alone, and a repeated order
 number then finds the stored order).
 
-One batch runs at a time per Batcher: two in one process could wait on each
-other's uncommitted rows. A batch that fails (a constraint, a deadlock with
-another process, a lost connection) fails every item with that error; the
-caller decides what to do (pg_create runs the item again on its own).
+Two batches run at a time per Batcher, each on its own connection: with
+one, the process sat idle while PostgreSQL ran the batch. Two batches can
+wait on each other's uncommitted rows, so `run_batch` must keep them
+apart (pg_create has the second try other slots than the first); a wait
+left over, in a cycle, is a deadlock that PostgreSQL breaks after its
+deadlock_timeout by failing one. A batch that fails (a constraint, a
+deadlock, a lost connection) fails every item with that error; the caller
+decides what to do (pg_create runs the item again on its own).
 """
 
 from __future__ import annotations
@@ -39,29 +43,31 @@ RunBatch = Callable[[Any, Sequence[P]], Awaitable[Sequence[R]]]
 
 
 class Batcher(Generic[P, R]):
-    def __init__(self, engine: AsyncEngine, run_batch: RunBatch[P, R], *, max_items: int = 64) -> None:
+    def __init__(
+        self, engine: AsyncEngine, run_batch: RunBatch[P, R], *, max_items: int = 64, max_running: int = 2
+    ) -> None:
         self._engine = engine
         self._run_batch = run_batch
         self._max_items = max_items
+        self._max_running = max_running
         self._waiting: list[tuple[P, asyncio.Future[R]]] = []
-        self._running: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: P) -> R:
         """The item's result once its batch has committed; the batch's error otherwise."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._running is None:
-            self._running = asyncio.create_task(self._drain())
+        if len(self._running) < self._max_running:
+            task = asyncio.create_task(self._drain())
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         return await future
 
     async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch = self._waiting[: self._max_items]
-                del self._waiting[: self._max_items]
-                await self._run(batch)
-        finally:
-            self._running = None
+        while self._waiting:
+            batch = self._waiting[: self._max_items]
+            del self._waiting[: self._max_items]
+            await self._run(batch)
 
     async def _run(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:
         try:
@@ -90,9 +96,8 @@ class Batcher(Generic[P, R]):
 
     async def close(self) -> None:
         """Wait for the batches already submitted."""
-        running = self._running
-        if running is not None:
-            await asyncio.shield(running)
+        while self._running:
+            await asyncio.shield(asyncio.gather(*self._running))
 
 
 def connection_lost(error: Exception, driver: Any) -> bool:

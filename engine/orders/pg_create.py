@@ -333,7 +333,12 @@ async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Pending]) -> 
     The hints learn only what was committed."""
     targets = _targets(batch)
     takes = [_take_params(item, target) for item, target in zip(batch, targets, strict=True)]
-    rows = await driver.fetchmany(SQL_TAKE, takes)
+    try:
+        rows = await driver.fetchmany(SQL_TAKE, takes)
+    finally:
+        for (_, hints), target in zip(batch, targets, strict=True):
+            if target is not None:
+                hints.trying.discard(target)
     slots: list[Slot | None] = []
     for (params, hints), target, row in zip(batch, targets, rows, strict=True):
         address, amount, addresses, held_until = row
@@ -359,15 +364,15 @@ async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Pending]) -> 
 
 
 def _targets(batch: Sequence[Pending]) -> list[Key | None]:
-    """The slot each create tries: its hints' smallest, not one an earlier
-    create of the batch tries."""
-    planned: set[Key] = set()
+    """The slot each create tries: its hints' smallest, not one that an
+    earlier create of this batch or the other batch in flight tries (two
+    batches trying one slot would wait on each other)."""
     targets: list[Key | None] = []
     for params, hints in batch:
         chain, base, step, slots, now = params[:5]
-        target = hints.target(chain, base, step, slots, now, planned)
+        target = hints.target(chain, base, step, slots, now, hints.trying)
         if target is not None:
-            planned.add(target)
+            hints.trying.add(target)
         targets.append(target)
     return targets
 

@@ -36,6 +36,7 @@ class SlotHints:
         self._limit = limit
         self._held: dict[Key, datetime] = {}  # slot -> held until
         self._addresses: dict[str, list[str]] = {}  # chain -> enabled addresses, wallet order
+        self.trying: set[Key] = set()  # the slots the batches in flight try
 
     def addresses(self, chain: str) -> list[str] | None:
         return self._addresses.get(chain)

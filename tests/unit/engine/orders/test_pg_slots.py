@@ -5,13 +5,16 @@ meanwhile) costs one search and never a wrong slot."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from engine.amounts import Slot
 from engine.models import Merchant, Wallet
+from engine.orders import pg_create
 from engine.orders.pg_slots import SlotHints
 from tests.dbharness import Db
 from tests.factories import make_wallets
@@ -107,3 +110,43 @@ def test_the_hints_stay_bounded_forgetting_the_lapsed_then_the_oldest() -> None:
     assert set(hints._held) == {("tron", "A", BASE + k) for k in (7, 8, 9)}
     # Forgotten slots look free, so the smallest of them is tried first: always safe (its statement refuses).
     assert hints.target("tron", BASE, 1, 9, later, set()) == ("tron", "A", BASE + 1)
+
+
+async def test_a_batch_started_while_another_is_in_flight_tries_other_slots(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two batches run at once (engine.pg_batches); the second must not try
+    the slot the first is trying, or each could wait on the other's
+    uncommitted row. The first is held before its statements reach the
+    database until the second has committed."""
+    [wallet] = await make_wallets(pg_db, "tron", 1)
+    await create(pg_db, merchant, base=BASE + 90_000)  # the process learns the addresses
+    gate, order = asyncio.Event(), []
+    real = pg_create._place_batch
+
+    class Held:
+        def __init__(self, driver: Any, name: str) -> None:
+            self._driver, self._name = driver, name
+
+        async def fetchmany(self, sql: str, args: Any) -> Any:
+            if self._name == "first":
+                await gate.wait()
+            order.append(self._name)
+            return await self._driver.fetchmany(sql, args)
+
+    async def held_first(driver: Any, batch: Any) -> Any:
+        name = "first" if not order and not gate.is_set() and batch[0].params[7] == "one" else "second"
+        try:
+            return await real(Held(driver, name), batch)
+        finally:
+            if name == "second":
+                gate.set()
+
+    monkeypatch.setattr(pg_create, "_place_batch", held_first)
+    first = asyncio.create_task(create(pg_db, merchant, no="one"))
+    await asyncio.sleep(0.05)  # the first batch is planned and waits at the gate
+    second = await create(pg_db, merchant, no="two")
+    assert await first == Slot(wallet.address, BASE + 1)
+    assert second == Slot(wallet.address, BASE + 2)
+    assert order == ["second", "first"]
+    assert await stored(pg_db) == (3, 3)
