@@ -1,6 +1,7 @@
 """PostgreSQL group commit (engine.pg_batches): items that arrive while
 batches run share the next one; at most two batches run at once, each on
-its own connection; close() waits for every batch already submitted."""
+its own connection, kept between batches; close() waits for every batch
+already submitted and gives the connections back."""
 
 from __future__ import annotations
 
@@ -54,3 +55,21 @@ async def test_a_failing_batch_fails_only_its_own_items(pg_db: Db) -> None:
     assert [type(r) for r in await bad] == [ValueError, ValueError]
     assert await batcher.submit(2) == 2  # the next batch is not affected
     await batcher.close()
+
+
+async def test_a_batch_connection_is_kept_between_batches_and_given_back_on_close(pg_db: Db) -> None:
+    """A pool checkout per batch cost the server about 8 % of a create:
+    the connection stays with the Batcher, and goes back on close."""
+    sessions = []
+
+    async def run_batch(driver: Any, items: Sequence[int]) -> list[int]:
+        sessions.append(await driver.fetchval("SELECT pg_backend_pid()"))
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(pg_db.engine, run_batch)
+    before = pg_db.engine.pool.checkedout()  # type: ignore[attr-defined]
+    assert [await batcher.submit(n) for n in range(3)] == [0, 1, 2]
+    assert len(set(sessions)) == 1
+    assert pg_db.engine.pool.checkedout() == before + 1  # type: ignore[attr-defined]
+    await batcher.close()
+    assert pg_db.engine.pool.checkedout() == before  # type: ignore[attr-defined]

@@ -222,13 +222,15 @@ async def stored(db: Db) -> tuple[int, int]:
 async def test_a_connection_lost_in_the_pool_costs_no_create(
     pg_db: Db, merchant: Merchant, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A pooled connection used a moment ago is not pinged (engine.db): if
-    it died meanwhile, the batch on it fails, the connection is discarded,
+    """The batches keep their connection between batches, unpinged: if it
+    died meanwhile, the batch on it fails, the connection is discarded,
     and the create runs again alone on a live one."""
     [wallet] = await make_wallets(pg_db, "tron", 1)
     await create(pg_db, merchant)
-    async with pg_db.engine.connect() as conn:  # the connection the create just gave back
-        victim = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+    assert isinstance(pg_db.work, ConnectionRunner) and pg_db.work.batches is not None
+    [batcher] = pg_db.work.batches._batchers.values()
+    [kept] = batcher._idle  # the connection the create's batch ran on
+    victim = kept.driver.get_server_pid()
     admin = create_async_engine(pg_db.url, poolclass=NullPool)
     async with admin.connect() as conn:
         await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
