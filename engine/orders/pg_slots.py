@@ -20,7 +20,7 @@ disabled address or a slot out of order.
 
 Forgetting is always safe (the create then tries a slot that is live and
 searches), so the memory is bounded by dropping what has lapsed, and then
-the oldest.
+the oldest: at most `limit` slots, about 200 bytes each.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ Key = tuple[str, str, int]  # chain, address, amount units
 
 
 class SlotHints:
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 50_000) -> None:
         self._limit = limit
         self._held: dict[Key, datetime] = {}  # slot -> held until
         self._addresses: dict[str, list[str]] = {}  # chain -> enabled addresses, wallet order
