@@ -37,6 +37,8 @@ class SlotHints:
         self._held: dict[Key, datetime] = {}  # slot -> held until
         self._addresses: dict[str, list[str]] = {}  # chain -> enabled addresses, wallet order
         self.trying: set[Key] = set()  # the slots the batches in flight try
+        # (chain, base, step) -> (p, t): positions below p are live until t at least
+        self._floors: dict[tuple[str, int, int], tuple[int, datetime]] = {}
 
     def addresses(self, chain: str) -> list[str] | None:
         return self._addresses.get(chain)
@@ -45,20 +47,40 @@ class SlotHints:
         self, chain: str, base: int, step: int, slots: int, now: datetime, planned: set[Key]
     ) -> Key | None:
         """The smallest slot neither known live at `now` nor in `planned`
-        (the slots earlier creates of the same batch try), in the order of
-        engine.amounts: offset k on every address before k + 1. None when
-        the addresses are unknown or every slot is known live."""
+        (the slots that earlier creates of the batches in flight try), in
+        the order of engine.amounts: offset k on every address before
+        k + 1. None when the addresses are unknown or every slot is known
+        live."""
         addresses = self._addresses.get(chain)
         if not addresses:
             return None
-        for position in range(slots * len(addresses)):
-            offset, n = divmod(position, len(addresses))
-            key = (chain, addresses[n], base + (offset + 1) * step)
-            if key not in planned and self._held.get(key, now) <= now:
-                return key
-        return None
+        n = len(addresses)
+        # A price's first positions known live, until when at least: a hot
+        # price with thousands of live orders is not walked from 0 each time.
+        start, prefix_until = self._floors.get((chain, base, step), (0, None))
+        if prefix_until is not None and prefix_until <= now:
+            start, prefix_until = 0, None
+        prefix_end, found = start, None
+        for position in range(start, slots * n):
+            offset, i = divmod(position, n)
+            key = (chain, addresses[i], base + (offset + 1) * step)
+            held = self._held.get(key)
+            if held is not None and held > now:
+                if prefix_end == position:
+                    prefix_end = position + 1
+                    prefix_until = held if prefix_until is None else min(prefix_until, held)
+                continue
+            if key not in planned:
+                found = key
+                break
+        if prefix_end > start and prefix_until is not None:
+            self._floors[(chain, base, step)] = (prefix_end, prefix_until)
+        return found
 
     def saw_addresses(self, chain: str, addresses: Sequence[str] | None) -> None:
+        known = self._addresses.get(chain)
+        if known is not None and known != list(addresses or ()):
+            self._floors.clear()  # positions stand for other slots now
         if addresses:
             self._addresses[chain] = list(addresses)
         else:
@@ -74,6 +96,7 @@ class SlotHints:
             self._shrink(now)
 
     def _shrink(self, now: datetime) -> None:
+        self._floors.clear()  # one per price: bounded with the slots
         live = {key: until for key, until in self._held.items() if until > now}
         if len(live) > self._limit // 2:
             keep = list(live.items())[-(self._limit // 2) :]

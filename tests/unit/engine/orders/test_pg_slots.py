@@ -150,3 +150,28 @@ async def test_a_batch_started_while_another_is_in_flight_tries_other_slots(
     assert second == Slot(wallet.address, BASE + 2)
     assert order == ["second", "first"]
     assert await stored(pg_db) == (3, 3)
+
+
+def test_a_hot_price_is_not_walked_from_its_first_slot_while_those_stay_live() -> None:
+    """The first positions known live are remembered with the earliest of
+    their holds: until then the walk starts after them, even if those
+    slots were forgotten meanwhile (they are live all the same)."""
+    hints = SlotHints()
+    hints.saw_addresses("tron", ["A", "B"])
+    for k, address in [(k, a) for k in (1, 2, 3) for a in "AB"]:
+        until = T0 + timedelta(minutes=5 if (k, address) == (2, "B") else 10)
+        hints.held(("tron", address, BASE + k), until, T0)
+    assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "A", BASE + 4)
+    hints._held.clear()  # forgotten, but held until T0 + 5 min at least
+    assert hints.target("tron", BASE, 1, 9, T0 + timedelta(minutes=1), set()) == ("tron", "A", BASE + 4)
+    # Past the earliest hold the walk starts from the first slot again.
+    assert hints.target("tron", BASE, 1, 9, T0 + timedelta(minutes=5), set()) == ("tron", "A", BASE + 1)
+
+
+def test_other_enabled_addresses_make_the_positions_start_over() -> None:
+    hints = SlotHints()
+    hints.saw_addresses("tron", ["A"])
+    hints.held(("tron", "A", BASE + 1), T0 + timedelta(minutes=10), T0)
+    assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "A", BASE + 2)
+    hints.saw_addresses("tron", ["B", "A"])  # position 0 is B's offset 1 now
+    assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "B", BASE + 1)
