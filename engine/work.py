@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import create_engine as create_sync_engine
@@ -42,6 +40,7 @@ from sqlalchemy.util import greenlet_spawn
 from engine.db import SessionFactory, is_sqlite, prepare_sqlite_file
 from engine.errors import Unavailable
 from engine.pg_batches import Batches
+from engine.sqlite_checkpoints import Checkpointer
 
 log = logging.getLogger("usdtpay.work")
 T = TypeVar("T")
@@ -152,7 +151,7 @@ class GroupCommitWriter:
         )
         _install_reader_hooks(self._read_engine)
         self._read_conn: Connection | None = None
-        self._checkpoints = _Checkpointer(str(make_url(url).database))
+        self._checkpoints = Checkpointer(str(make_url(url).database))
         self._conn: Connection | None = None
         self._queue: list[_Unit] = []
         self._wakeup: asyncio.Event | None = None
@@ -315,7 +314,7 @@ def _install_writer_hooks(engine: Any) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # BEGIN is ours
-        # No automatic checkpoint inside this connection's COMMITs: _Checkpointer does it.
+        # No automatic checkpoint inside this connection's COMMITs: engine.sqlite_checkpoints does it.
         pragmas = (
             "journal_mode=WAL",
             "synchronous=NORMAL",
@@ -337,55 +336,6 @@ def _install_reader_hooks(engine: Any) -> None:
         dbapi_connection.isolation_level = None  # autocommit: each statement its own snapshot
         for pragma in ("journal_mode=WAL", "busy_timeout=0", "query_only=ON"):
             dbapi_connection.execute(f"PRAGMA {pragma}")
-
-
-class _Checkpointer:
-    """Copies the WAL back into the database file on a thread of its own.
-
-    Left to SQLite, a COMMIT that takes the WAL past 1000 pages runs the
-    checkpoint itself, with an fsync: tens of milliseconds on the event loop
-    every few hundred orders. A PASSIVE checkpoint here, at most once a
-    second, never waits for the writer nor blocks it.
-    """
-
-    every_s = 1.0
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
-        self._running: Future[None] | None = None
-        self._last = time.monotonic()
-        self._conn: sqlite3.Connection | None = None  # used on the pool's thread only
-        self._closed = False
-
-    def maybe_start(self) -> None:
-        now = time.monotonic()
-        busy = self._running is not None and not self._running.done()
-        if self._closed or busy or now - self._last < self.every_s:
-            return
-        self._last = now
-        self._running = self._pool.submit(self._checkpoint)
-
-    def _checkpoint(self) -> None:
-        try:
-            if self._conn is None:
-                self._conn = sqlite3.connect(self._path, check_same_thread=False)
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as exc:  # the next one tries again
-            log.warning("WAL checkpoint failed: %s", exc)
-
-    def close(self) -> None:
-        if self._closed:  # close() may be called twice
-            return
-        self._closed = True
-
-        def close_connection() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        self._pool.submit(close_connection)
-        self._pool.shutdown(wait=True)
 
 
 def create_runner(url: str, sessions: SessionFactory | AsyncEngine) -> WorkRunner:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -226,3 +227,41 @@ async def test_sqlite_reads_cannot_write(db: Db) -> None:
     with pytest.raises(OperationalError, match="readonly"):
         await db.work.read(lambda c: add(c, 1))
     assert await stored(db) == set()
+
+
+async def test_a_long_wal_is_started_over(db: Db) -> None:
+    """Under writes that never pause, a PASSIVE checkpoint never lets the
+    log start over (new frames arrive while it copies: the WAL file grew
+    to 750 MB in a minute of creates). Once the log holds
+    `restart_bytes`, the checkpoint after the PASSIVE one is a RESTART,
+    and the next write starts the log from its first frame."""
+    checkpoints = writer(db)._checkpoints
+    checkpoints.every_s = 1e9  # none on their own: this test runs them
+    checkpoints.restart_bytes = 64 * 1024
+    sent: list[str] = []
+
+    class Recording:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self._conn = conn
+
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            sent.append(sql)
+            return self._conn.execute(sql)
+
+    checkpoints._conn = Recording(sqlite3.connect(checkpoints._path, check_same_thread=False))  # type: ignore[assignment]
+    await asyncio.gather(*(db.work.run(lambda c, n=n: add(c, n)) for n in range(5)))
+    checkpoints._checkpoint()
+    assert sent == ["PRAGMA wal_checkpoint(PASSIVE)"]  # a short log: left as it is
+    for batch in range(1, 20):
+        await asyncio.gather(
+            *(db.work.run(lambda c, n=n: add(c, n)) for n in range(batch * 50, batch * 50 + 50))
+        )
+    [(_, frames, _)] = checkpoints._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    assert frames * 4096 > checkpoints.restart_bytes
+    del sent[:]
+    checkpoints._checkpoint()
+    assert sent == ["PRAGMA wal_checkpoint(PASSIVE)", "PRAGMA wal_checkpoint(RESTART)"]
+    await db.work.run(lambda c: add(c, 9999))
+    [(_, after, _)] = checkpoints._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    assert 0 < after < 20  # the log started over
+    assert len(await stored(db)) == 5 + 19 * 50 + 1
