@@ -24,11 +24,11 @@ class Checkpointer:
     in a minute. Once the log holds `restart_bytes`, right after a PASSIVE
     one, a RESTART checkpoint holds the write lock while it copies the rest,
     syncs and waits for the readers to leave the log; the next write starts
-    the log over. The writer meanwhile waits asynchronously in `_begin`:
-    18-36 ms each time (TRUNCATE, which also empties the file, held it
-    110-120 ms), so the bound is high enough that this happens about every
-    12 s at full load and never at an ordinary one. The file stays at about
-    `restart_bytes` plus a second of writes.
+    the log over. It holds the lock 10-20 ms (TRUNCATE, which also empties
+    the file, held it 110-120 ms); the writer waits it out asynchronously
+    in engine.work's `_begin`. So the bound is high enough that this
+    happens about every 10 s at full load and never at an ordinary one.
+    The file stays at about `restart_bytes` plus a second of writes.
     """
 
     every_s = 1.0
