@@ -176,22 +176,30 @@ _REPEAT_GUARD = (
 # engine.orders.pg_slots names (the smallest this process does not know to
 # be live), at about a sixth of the database's CPU of the search; the rest
 # then search. Parameters: SQL's, then $address, $amount and $addresses,
-# the enabled addresses the slot was picked from. The slot is taken only if
-# those are still the enabled ones and it lies in the order's own range.
-# The answer gives the enabled addresses, and until when the slot is held
-# when it was live. ON CONFLICT's row lock on a live slot it does not take
-# is held only until the pass commits.
+# the fingerprint of the enabled addresses the slot was picked from
+# (SlotHints.fingerprint: the list itself would cost every create its
+# size, on the wire and in the driver, with thousands of wallets). The slot
+# is taken only if those are still the enabled ones and it lies in the
+# order's own range. The answer gives the enabled addresses when they
+# differ, and until when the slot is held when it was live. ON CONFLICT's
+# row lock on a live slot it does not take is held only until the pass
+# commits.
 _TAKE = """
 WITH wallet AS (
     SELECT CAST(array_agg(address ORDER BY id) AS text[]) AS addresses
     FROM wallets WHERE chain = CAST($1 AS text) AND enabled
 ),
+known AS (
+    SELECT w.addresses,
+           md5(array_to_string(w.addresses, ',')) IS NOT DISTINCT FROM CAST($addresses AS text) AS same
+    FROM wallet w
+),
 slot AS (
     INSERT INTO reservations AS r (chain, address, amount_units, order_id, held_until)
     SELECT $1, CAST($address AS text), CAST($amount AS bigint), CAST($6 AS bigint),
            CAST($held AS timestamptz)
-    FROM wallet w
-    WHERE w.addresses = CAST($addresses AS text[])
+    FROM known k
+    WHERE k.same AND CAST($address AS text) IS NOT NULL
       AND CAST($amount AS bigint) BETWEEN CAST($2 AS bigint) + CAST($3 AS bigint)
                                       AND CAST($2 AS bigint) + CAST($4 AS bigint) * CAST($3 AS bigint)$guard
     ON CONFLICT (chain, address, amount_units) DO UPDATE
@@ -204,10 +212,10 @@ placed AS (
     SELECT $values, slot.address, slot.amount_units FROM slot
     RETURNING address, usdt_units
 )
-SELECT placed.address, placed.usdt_units, w.addresses,
+SELECT placed.address, placed.usdt_units, k.same, CASE WHEN k.same THEN NULL ELSE k.addresses END,
        (SELECT held_until FROM reservations
         WHERE chain = $1 AND address = CAST($address AS text) AND amount_units = CAST($amount AS bigint))
-FROM wallet w LEFT JOIN placed ON true
+FROM known k LEFT JOIN placed ON true
 """
 SQL_BATCH = SQL_BATCH.replace("$repeat_guard", _REPEAT_GUARD)
 _HELD_PARAM = _FIRST_ORDER_PARAM + len(ORDER_COLUMNS)
@@ -341,9 +349,10 @@ async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Pending]) -> 
                 hints.trying.discard(target)
     slots: list[Slot | None] = []
     for (params, hints), target, row in zip(batch, targets, rows, strict=True):
-        address, amount, addresses, held_until = row
+        address, amount, same, addresses, held_until = row
         chain, now = params[0], params[4]
-        hints.saw_addresses(chain, addresses)
+        if not same:
+            hints.saw_addresses(chain, addresses)
         if address is not None:
             hints.held((chain, address, amount), params[-1], now)
         elif target is not None and held_until is not None:  # the slot it tried is live until then
@@ -379,7 +388,8 @@ def _targets(batch: Sequence[Pending]) -> list[Key | None]:
 
 def _take_params(item: Pending, target: Key | None) -> Sequence[Any]:
     """SQL_TAKE's parameters; with no target it takes nothing, and still
-    answers the enabled addresses."""
+    answers the enabled addresses if they are not the ones known."""
+    known = item.hints.fingerprint(item.params[0])
     if target is None:
-        return (*item.params, None, None, None)
-    return (*item.params, target[1], target[2], item.hints.addresses(target[0]))
+        return (*item.params, None, None, known)
+    return (*item.params, target[1], target[2], known)

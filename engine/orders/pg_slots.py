@@ -13,10 +13,10 @@ smallest free slot whenever this process is the only one creating at
 that price; when another process holds it, the statement takes nothing,
 says until when the slot is held, and the create searches.
 
-The enabled addresses come back with every statement, and a statement
-takes its slot only if they are still the ones it was planned with. So a
-wallet enabled or disabled meanwhile costs one search, never a slot on a
-disabled address or a slot out of order.
+A statement takes its slot only if the enabled addresses are still the
+ones it was planned with (it sends their fingerprint), and answers them
+when they are not. So a wallet enabled or disabled meanwhile costs one
+search, never a slot on a disabled address or a slot out of order.
 
 Forgetting is always safe (the create then tries a slot that is live and
 searches), so the memory is bounded by dropping what has lapsed, and then
@@ -25,6 +25,7 @@ the oldest: at most `limit` slots, about 200 bytes each.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -36,12 +37,18 @@ class SlotHints:
         self._limit = limit
         self._held: dict[Key, datetime] = {}  # slot -> held until
         self._addresses: dict[str, list[str]] = {}  # chain -> enabled addresses, wallet order
+        self._fingerprints: dict[str, str] = {}  # chain -> fingerprint() of those
         self.trying: set[Key] = set()  # the slots the batches in flight try
         # (chain, base, step) -> (p, t): positions below p are live until t at least
         self._floors: dict[tuple[str, int, int], tuple[int, datetime]] = {}
 
     def addresses(self, chain: str) -> list[str] | None:
         return self._addresses.get(chain)
+
+    def fingerprint(self, chain: str) -> str | None:
+        """The known enabled addresses as PostgreSQL's
+        md5(array_to_string(addresses, ',')) gives them; None if unknown."""
+        return self._fingerprints.get(chain)
 
     def target(
         self, chain: str, base: int, step: int, slots: int, now: datetime, planned: set[Key]
@@ -83,8 +90,12 @@ class SlotHints:
             self._floors.clear()  # positions stand for other slots now
         if addresses:
             self._addresses[chain] = list(addresses)
+            # A fingerprint of what the operator set, not a secret: md5 is what PostgreSQL has built in.
+            joined = ",".join(addresses).encode()
+            self._fingerprints[chain] = hashlib.md5(joined, usedforsecurity=False).hexdigest()
         else:
             self._addresses.pop(chain, None)
+            self._fingerprints.pop(chain, None)
 
     def held(self, key: Key, until: datetime, now: datetime) -> None:
         """Slot `key` is live until `until` (taken by this process, or seen held)."""
