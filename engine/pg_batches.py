@@ -39,9 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger("usdtpay.work")
 P = TypeVar("P")
 R = TypeVar("R")
-# (driver connection inside the transaction, the items) -> one result per item
 # How long a batch connection is kept out of the pool between batches.
 KEEP_S = 60.0
+# (driver connection inside the transaction, the items) -> one result per item
 RunBatch = Callable[[Any, Sequence[P]], Awaitable[Sequence[R]]]
 
 

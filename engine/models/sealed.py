@@ -13,27 +13,30 @@ from sqlalchemy.types import TypeDecorator
 from engine import merchant_keys, totp_sealing
 
 
-class SealedKey(TypeDecorator[str]):
+class _Sealed(TypeDecorator[str]):
+    """A String column whose values `sealing` seals on the way in and opens
+    on the way out (its seal_stored / open_stored)."""
+
+    impl = String(255)
+    cache_ok = True
+    sealing: Any
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return self.sealing.seal_stored(value) if isinstance(value, str) else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return self.sealing.open_stored(value) if isinstance(value, str) else value
+
+
+class SealedKey(_Sealed):
     """A String column holding a signing key, sealed when a secret is configured."""
 
-    impl = String(255)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        return merchant_keys.seal_stored(value) if isinstance(value, str) else value
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        return merchant_keys.open_stored(value) if isinstance(value, str) else value
+    cache_ok = True  # SQLAlchemy reads it from each class, not from the base
+    sealing = merchant_keys
 
 
-class SealedTotp(TypeDecorator[str]):
+class SealedTotp(_Sealed):
     """A String column holding a TOTP secret, sealed when a key is configured."""
 
-    impl = String(255)
     cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        return totp_sealing.seal_stored(value) if isinstance(value, str) else value
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        return totp_sealing.open_stored(value) if isinstance(value, str) else value
+    sealing = totp_sealing

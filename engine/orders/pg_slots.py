@@ -85,9 +85,9 @@ class SlotHints:
         return found
 
     def saw_addresses(self, chain: str, addresses: Sequence[str] | None) -> None:
-        known = self._addresses.get(chain)
-        if known is not None and known != list(addresses or ()):
-            self._floors.clear()  # positions stand for other slots now
+        """The chain's enabled addresses, as a statement answered them when
+        they were not the ones known."""
+        self._floors.clear()  # positions stand for other slots now
         if addresses:
             self._addresses[chain] = list(addresses)
             # A fingerprint of what the operator set, not a secret: md5 is what PostgreSQL has built in.
