@@ -22,21 +22,46 @@ from functools import partial
 from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import JSON, Boolean, DateTime
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeDecorator
 
 
 def sqlite_datetime(value: datetime | None) -> str | None:
     """SQLAlchemy's SQLite DATETIME text of a UTC time (it compares in time order)."""
+    global _LAST_TIME
     if value is None:
         return None
+    last = _LAST_TIME
+    if last[0] is value:
+        return last[1]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
     v = value if value.tzinfo is UTC else value.astimezone(UTC)
     # "YYYY-MM-DD HH:MM:SS.ffffff" (the year always has 4 digits), without the "+00:00".
-    return v.isoformat(" ", "microseconds")[:26]
+    text = v.isoformat(" ", "microseconds")[:26]
+    _LAST_TIME = (value, text)
+    return text
+
+
+# The last time converted, and its text. A create binds its own "now" three
+# times (the slot's hold check twice, the order's created_at); one tuple,
+# replaced whole, so a reader on another thread sees a matching pair, and it
+# holds its datetime, so `is` cannot match a new object at a reused address.
+_LAST_TIME: tuple[datetime | None, str] = (None, "")
+
+
+def sqlite_json(value: Any) -> str | None:
+    """JSON text as SQLAlchemy's JSON type binds it (json.dumps); most
+    orders carry an empty `extra`."""
+    if value is None:
+        return None
+    if value == {} and type(value) is dict:
+        return "{}"
+    return json.dumps(value)
 
 
 def sqlite_value(value: Any) -> Any:
@@ -128,12 +153,17 @@ def _nothing(_params: Mapping[str, Any]) -> tuple[Any, ...]:
 def _converter(type_: Any) -> Callable[[Any], Any] | None:
     """How a parameter of SQL type `type_` is converted (None: not at all);
     by the value's own type when the SQL type says nothing."""
+    impl = type_.impl if isinstance(type_, TypeDecorator) else type_
+    if isinstance(impl, DateTime):
+        return sqlite_datetime
+    if isinstance(impl, Boolean):
+        return None  # sqlite3 binds a bool as the integer SQLAlchemy would (it is an int)
+    if isinstance(impl, JSON):
+        return sqlite_json
     try:
         python_type = type_.python_type
     except NotImplementedError:
         return sqlite_value
-    if python_type is datetime:
-        return sqlite_datetime
     if python_type in (int, str):
         return None
     return sqlite_value

@@ -6,7 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, create_engine, insert, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 
 from engine.models.base import UTCDateTime
@@ -68,3 +80,48 @@ def test_a_value_missing_without_a_default_is_an_error() -> None:
         assert list(statement.execute(conn, {"name": "x", "low": 0})) == []
         with pytest.raises(KeyError):
             statement.execute(conn, {"name": "x"})
+
+
+def test_each_time_gets_its_own_text_when_times_alternate() -> None:
+    # sqlite_datetime remembers the last time it converted: equal times in
+    # other objects, and times given in turn, must still each get their text.
+    first, second = TIMES[0], TIMES[2]
+    again = datetime.fromisoformat(first.isoformat())
+    texts = [sqlite_datetime(t) for t in (first, first, second, first, again, second)]
+    assert texts == [
+        "2026-12-01 11:08:50.123456",
+        "2026-12-01 11:08:50.123456",
+        "2026-11-30 19:00:00.000005",
+        "2026-12-01 11:08:50.123456",
+        "2026-12-01 11:08:50.123456",
+        "2026-11-30 19:00:00.000005",
+    ]
+
+
+def test_booleans_json_and_times_bind_as_sqlalchemy_binds_them() -> None:
+    # The same row written through Prepared and through SQLAlchemy's own
+    # execution stores the same values, column by column.
+    table = Table(
+        "kinds",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("flag", Boolean),
+        Column("extra", JSON),
+        Column("at", UTCDateTime()),
+    )
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    rows = [
+        {"flag": True, "extra": {}, "at": TIMES[0]},
+        {"flag": False, "extra": {"plat": "OKX", "n": [1, 2]}, "at": TIMES[2]},
+        {"flag": None, "extra": [], "at": None},
+    ]
+    statement = Prepared(insert(table))
+    with engine.begin() as conn:
+        for n, row in enumerate(rows):
+            statement.execute(conn, {"id": n, **row})
+            conn.execute(insert(table), {"id": 100 + n, **row})
+        stored = conn.exec_driver_sql("SELECT id, flag, extra, at FROM kinds ORDER BY id").all()
+    ours, theirs = stored[: len(rows)], stored[len(rows) :]
+    assert [r[1:] for r in ours] == [r[1:] for r in theirs]
+    assert ours[0][1:] == (1, "{}", "2026-12-01 11:08:50.123456")
