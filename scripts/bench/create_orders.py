@@ -71,7 +71,20 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> bool:
             used += creates[-1].lines_sent
         server.stop()
         stored = _data.order_count(url)
-    return summarise(backend, merge(healths), merge([warmed, *creates]), merge(creates), stored)
+    ok = summarise(backend, merge(healths), merge([warmed, *creates]), merge(creates), stored)
+    print_rounds(healths, creates)
+    return ok
+
+
+def print_rounds(healths: list[WrkResult], creates: list[WrkResult]) -> None:
+    """Each round's ratio beside the run's: on a shared machine /healthz
+    alone moved from 7,700 to 12,700 req/s between runs minutes apart, so
+    the spread within one run says how far a single figure can be trusted."""
+    pairs = list(zip(healths, creates, strict=True))
+    rounds = [c.per_second / h.per_second for h, c in pairs if h.per_second]
+    per_cpu = [c.per_cpu_second / h.per_cpu_second for h, c in pairs if h.per_cpu_second]
+    print(f"  create ÷ healthz by round: {', '.join(f'{r:.3f}' for r in rounds)} "
+          f"(per server cpu-s: {', '.join(f'{r:.3f}' for r in per_cpu)})")  # fmt: skip
 
 
 def summarise(backend: str, health: WrkResult, every: WrkResult, create: WrkResult, stored: int) -> bool:

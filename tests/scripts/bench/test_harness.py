@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from scripts.bench import _data
-from scripts.bench._harness import IN_CI, Figure, Server, run_wrk, write_lines, wrk_path
+from scripts.bench._harness import IN_CI, Figure, Server, WrkResult, run_wrk, write_lines, wrk_path
+from scripts.bench.create_orders import print_rounds
 
 
 def require_wrk() -> None:
@@ -86,3 +87,14 @@ def test_figures_compare_with_their_goal() -> None:
     assert Figure("p99", 25.0, "ms", goal="<= 25").met() is True
     assert Figure("start", 0.5, "s", goal="< 0.5").met() is False
     assert Figure("plain", 1.0, "req/s").met() is None
+
+
+def test_each_round_pair_gets_its_own_ratio(capsys: pytest.CaptureFixture[str]) -> None:
+    def run(requests: int, server_cpu: float) -> WrkResult:
+        return WrkResult("r", requests, 4.0, 0, 1.0, 2.0, 3.0, 0, requests, 0.1, server_cpu)
+
+    healths = [run(40_000, 1.0), run(32_000, 1.0)]
+    creates = [run(10_000, 0.8), run(9_600, 0.96)]
+    print_rounds(healths, creates)
+    out = capsys.readouterr().out
+    assert "by round: 0.250, 0.300 (per server cpu-s: 0.312, 0.312)" in out
