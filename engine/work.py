@@ -156,6 +156,7 @@ class GroupCommitWriter:
         self._queue: list[_Unit] = []
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._closing = False
         self.cache = ReadCache()
         self.batches = 0  # batches committed, and the units in them (tests, benchmarks)
@@ -171,6 +172,7 @@ class GroupCommitWriter:
             # The first unit on this loop (a test may use several loops in turn).
             self._wakeup = asyncio.Event()
             self._task = loop.create_task(self._drain_forever(), name="sqlite-group-commit")
+            self._tick_when_idle(loop)
         assert self._wakeup is not None
         self._wakeup.set()
         return await future
@@ -193,9 +195,23 @@ class GroupCommitWriter:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.02)
 
+    def _tick_when_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every `idle_s`, on the loop: the checkpointer empties a large WAL
+        file once writes have paused (a timer, so creates pay nothing)."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_timer = None
+        if self._closing or loop.is_closed():
+            return
+        self._checkpoints.maybe_truncate()
+        self._idle_timer = loop.call_later(self._checkpoints.idle_s, self._tick_when_idle, loop)
+
     async def close(self) -> None:
         """Refuse new units, finish the queued ones, release the connection."""
         self._closing = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         task, wakeup = self._task, self._wakeup
         if task is not None and wakeup is not None and task.get_loop() is asyncio.get_running_loop():
             wakeup.set()

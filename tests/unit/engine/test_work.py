@@ -229,6 +229,41 @@ async def test_sqlite_reads_cannot_write(db: Db) -> None:
     assert await stored(db) == set()
 
 
+async def test_a_large_wal_file_is_emptied_once_writes_pause(db: Db) -> None:
+    """A burst leaves the WAL file at its peak; once writes pause for
+    `idle_s`, a file over `truncate_bytes` is emptied (and a smaller one
+    is left as it is), and writing goes on."""
+    checkpoints = writer(db)._checkpoints
+    checkpoints.every_s = 1e9  # no PASSIVE ones: the log only grows
+    checkpoints.truncate_bytes = 2**40
+    wal = Path(checkpoints._path + "-wal")
+    for batch in range(20):
+        await asyncio.gather(
+            *(db.work.run(lambda c, n=n: add(c, n)) for n in range(batch * 50, batch * 50 + 50))
+        )
+    size = wal.stat().st_size
+    assert size > 64 * 1024
+
+    async def idle_ticks() -> None:
+        # Ticks every 20 ms from now, until the checkpointer has looked at the file.
+        checkpoints.idle_s = 0.02
+        writer(db)._tick_when_idle(asyncio.get_running_loop())
+        for _ in range(250):
+            await asyncio.sleep(0.02)
+            if not checkpoints._written and not checkpoints._busy():
+                return
+        raise AssertionError("the idle checkpoint never ran")
+
+    await idle_ticks()
+    assert wal.stat().st_size == size  # under truncate_bytes: left alone
+    checkpoints.truncate_bytes = 64 * 1024
+    await db.work.run(lambda c: add(c, 9999))
+    await idle_ticks()
+    assert wal.exists() and wal.stat().st_size == 0
+    await db.work.run(lambda c: add(c, 10_000))
+    assert len(await stored(db)) == 20 * 50 + 2
+
+
 async def test_a_long_wal_is_started_over(db: Db) -> None:
     """Under writes that never pause, a PASSIVE checkpoint never lets the
     log start over (new frames arrive while it copies: the WAL file grew
