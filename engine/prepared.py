@@ -59,7 +59,7 @@ def sqlite_json(value: Any) -> str | None:
     orders carry an empty `extra`."""
     if value is None:
         return None
-    if value == {} and type(value) is dict:
+    if type(value) is dict and not value:
         return "{}"
     return json.dumps(value)
 

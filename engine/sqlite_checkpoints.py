@@ -34,7 +34,7 @@ class Checkpointer:
     Once writes pause for `idle_s`, a WAL file over `truncate_bytes` is
     emptied (TRUNCATE): otherwise a burst leaves the file at its peak, a few
     hundred MB of disk, until the next burst. With nothing writing, the
-    110-120 ms it holds the lock cost no one; a write arriving then waits.
+    110-120 ms it holds the lock costs no one; a write arriving then waits.
     """
 
     every_s = 1.0
