@@ -71,7 +71,7 @@ def sqlite_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, dict | list):
-        return json.dumps(value)
+        return sqlite_json(value)
     if isinstance(value, Decimal):
         return str(value)
     return value

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from engine.db import is_sqlite
 from engine.sqlite_checkpoints import Checkpointer
 from scripts.bench import _data
 from scripts.bench._harness import Figure, Server, report, rss_mb, run_wrk, write_lines
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             bodies = write_lines(_data.create_bodies("mem", args.creates), folder, "bodies.txt")
             used = errors = 0
             wal = _wal_file(url)
-            peak_wal = 0
+            peak_wal = 0.0
             while used < args.creates:
                 part = run_wrk(
                     "create", server.base + "/api/pay/create", bodies, method="POST",
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _wal_file(url: str) -> Path | None:
     database = make_url(url).database
-    return Path(database + "-wal") if url.startswith("sqlite") and database else None
+    return Path(database + "-wal") if is_sqlite(url) and database else None
 
 
 def _size_mb(path: Path | None) -> float:
