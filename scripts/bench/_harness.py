@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.ports import free_port, owns_listener
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 LUA = HERE / "wrk_requests.lua"
@@ -31,12 +32,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Each figure is also appended here as a JSON line when set (scripts.bench.all).
 RESULTS_ENV = "USDTPAY_BENCH_RESULTS"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wrk_path() -> str | None:
@@ -113,10 +108,12 @@ class Server:
                 raise RuntimeError(f"usdtpay serve exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(self.base + "/healthz", timeout=2) as answer:
-                    if answer.status == 200:
+                    # Another process on the port would answer too (scripts.ports).
+                    if answer.status == 200 and owns_listener(self.pid, self.port):
                         return
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise RuntimeError(f"usdtpay serve did not answer /healthz within {limit_s} s:\n{self.log_tail()}")
 
     def log_tail(self, chars: int = 3000) -> str:

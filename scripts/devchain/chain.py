@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import Any
 
 import httpx
 from web3 import AsyncHTTPProvider, AsyncWeb3
+
+from scripts.ports import free_port, owns_listener
 
 DEVCHAIN = Path(__file__).resolve().parent
 
@@ -53,12 +54,6 @@ def compile_token(out_dir: Path) -> dict[str, Any]:
     return artifact
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class AnvilProcess:
     def __init__(self, binary: str) -> None:
         self.port = free_port()
@@ -77,10 +72,14 @@ class AnvilProcess:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
                 raise RuntimeError(f"anvil exited with {self.process.returncode}: {err[:500]}")
             try:
-                if httpx.post(self.url, json=body, timeout=1.0).status_code == 200:
+                # Another anvil on the port would answer too (scripts.ports).
+                if httpx.post(self.url, json=body, timeout=1.0).status_code == 200 and owns_listener(
+                    self.process.pid, self.port
+                ):
                     return
             except httpx.HTTPError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError(f"anvil did not answer on {self.url} within {timeout_s} s")
 
     def stop(self) -> None:

@@ -30,6 +30,7 @@ from api.cli.serve import uvicorn_config
 from api.http.app import create_app
 from api.http.state import AppState
 from engine.config import OrderSettings, Settings
+from scripts.ports import free_port, owns_listener
 from tests.dbharness import Db
 from tests.factories import make_merchant, make_wallets
 from tests.paths import ROOT
@@ -114,18 +115,41 @@ class Served:
     base_url: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    port: int
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
+class _PortTaken(Exception):
+    """Someone else bound the port between choosing it and the child's bind."""
+
+
 @contextmanager
 def served(db: Db, log_path: Path, **env: str) -> Iterator[Served]:
     """`usdtpay serve` in its own process on a free loopback port, stdout and
-    stderr into `log_path`; stopped (SIGTERM, then SIGKILL) on exit."""
-    sock = free_loopback_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    stderr into `log_path`; stopped (SIGTERM, then SIGKILL) on exit. A port
+    taken before the child could bind it is replaced by another."""
+    for _ in range(3):
+        handle = _start(db, log_path, env)
+        try:
+            _wait_healthy(handle)
+        except _PortTaken:
+            _stop(handle)
+            continue
+        except BaseException:
+            _stop(handle)
+            raise
+        try:
+            yield handle
+        finally:
+            _stop(handle)
+        return
+    raise RuntimeError(f"three free ports were taken before usdtpay serve bound one:\n{handle.log()[-4000:]}")
+
+
+def _start(db: Db, log_path: Path, env: dict[str, str]) -> Served:
+    port = free_port()
     environ = {
         **os.environ,
         "USDTPAY_DATABASE_URL": db.url,
@@ -136,28 +160,32 @@ def served(db: Db, log_path: Path, **env: str) -> Iterator[Served]:
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
-    handle = Served(f"http://127.0.0.1:{port}", log_path, process)
+    return Served(f"http://127.0.0.1:{port}", log_path, process, port)
+
+
+def _stop(handle: Served) -> None:
+    handle.process.terminate()
     try:
-        _wait_healthy(handle)
-        yield handle
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        handle.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        handle.process.kill()
+        handle.process.wait(timeout=15)
 
 
 def _wait_healthy(handle: Served) -> None:
+    """Until the child answers /healthz on its port; an answer from another
+    process that holds the port does not count (scripts.ports)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if handle.process.poll() is not None:
+            if "address already in use" in handle.log().lower():
+                raise _PortTaken
             raise RuntimeError(f"usdtpay serve exited early:\n{handle.log()[-4000:]}")
         try:
-            if httpx.get(handle.base_url + "/healthz", timeout=1).status_code == 200:
-                return
+            answered = httpx.get(handle.base_url + "/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
+            answered = False
+        if answered and owns_listener(handle.process.pid, handle.port):
+            return
         time.sleep(0.1)
     raise RuntimeError(f"usdtpay serve did not answer /healthz:\n{handle.log()[-4000:]}")

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from scripts.devchain import chain
-from scripts.devchain.chain import AnvilProcess, Devchain, DevchainMissing, free_port, started
+from scripts.devchain.chain import AnvilProcess, Devchain, DevchainMissing, started
+from scripts.ports import free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DEVCHAIN = chain.DEVCHAIN
