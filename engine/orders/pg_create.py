@@ -105,9 +105,9 @@ bounds AS (
            CAST($5 AS timestamptz) AS now, CAST($held AS timestamptz) AS held_until
 ),
 live AS (
-    SELECT w.address, r.amount_units
+    SELECT w.address, r.amount_units, r.held_until
     FROM wallet w CROSS JOIN LATERAL (
-        SELECT amount_units FROM reservations
+        SELECT amount_units, held_until FROM reservations
         WHERE chain = $1 AND address = w.address
           AND amount_units BETWEEN CAST($2 AS bigint) + CAST($3 AS bigint)
                                AND CAST($2 AS bigint) + CAST($4 AS bigint) * CAST($3 AS bigint)
@@ -153,7 +153,8 @@ placed AS (
     SELECT $values, slot.address, slot.amount_units FROM slot
     RETURNING address, usdt_units
 )
-SELECT c.n, (SELECT count(*) FROM candidate), placed.address, placed.usdt_units
+SELECT c.n, (SELECT count(*) FROM candidate), placed.address, placed.usdt_units,
+       (SELECT min(held_until) FROM live)
 FROM counted c LEFT JOIN placed ON true
 """
 _STATEMENT = (
@@ -254,7 +255,7 @@ def insert_with_slot(
 def _insert_alone(conn: Connection, params: Sequence[Any]) -> Slot:
     """insert_with_slot with its statement's parameters (_params)."""
     for _ in range(MAX_RUNS):
-        addresses, candidates, address, amount = _fetch_row(conn, params)
+        addresses, candidates, address, amount, _ = _fetch_row(conn, params)
         if address is not None:
             return Slot(address, amount)
         if not addresses:
@@ -354,7 +355,7 @@ async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Pending]) -> 
         if not same:
             hints.saw_addresses(chain, addresses)
         if address is not None:
-            hints.held((chain, address, amount), params[-1], now)
+            hints.took(params[1], params[2], (chain, address, amount), params[-1], now)
         elif target is not None and held_until is not None:  # the slot it tried is live until then
             hints.held(target, held_until, now)
         slots.append(Slot(address, amount) if address is not None else None)
@@ -365,10 +366,12 @@ async def _place_batch(driver: asyncpg.Connection, batch: Sequence[Pending]) -> 
         except asyncpg.PostgresError:
             return slots
         for n, row in zip(rest, rows, strict=True):
-            if row[2] is not None:
-                slots[n] = Slot(row[2], row[3])
+            addresses, _, address, amount, live_until = row
+            if address is not None:
+                slots[n] = Slot(address, amount)
                 params, hints = batch[n]
-                hints.held((params[0], row[2], row[3]), params[-1], params[4])
+                chain, base, step, _, now = params[:5]
+                hints.searched(base, step, addresses, (chain, address, amount), params[-1], live_until, now)
     return slots
 
 

@@ -175,3 +175,73 @@ def test_other_enabled_addresses_make_the_positions_start_over() -> None:
     assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "A", BASE + 2)
     hints.saw_addresses("tron", ["B", "A"])  # position 0 is B's offset 1 now
     assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "B", BASE + 1)
+
+
+async def test_a_price_whose_slots_were_forgotten_costs_one_search_not_one_per_slot(
+    pg_db: Db, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its limit the process forgets slots (SlotHints._shrink); the
+    search that follows says that every position before the one it took is
+    live, so the next creates at that price take without searching."""
+    wallets = await make_wallets(pg_db, "tron", 2)
+    assert [await create(pg_db, merchant) for _ in range(5)][-1] == Slot(wallets[0].address, BASE + 3)
+    [hints] = pg_create._HINTS.values()
+    hints._held.clear()
+    hints._floors.clear()
+    passes = spy_on_passes(monkeypatch)
+    got = [await create(pg_db, merchant) for _ in range(3)]
+    assert got == [Slot(wallets[1].address, BASE + 3), Slot(wallets[0].address, BASE + 4),
+                   Slot(wallets[1].address, BASE + 4)]  # fmt: skip
+    assert passes == [TAKE, SEARCH, TAKE, TAKE]
+
+
+def test_a_search_names_the_positions_before_its_slot_live_until_the_earliest_hold() -> None:
+    hints = SlotHints()
+    hints.saw_addresses("tron", ["A", "B"])
+    # Positions 0..2 were live, the earliest of them until T0 + 10 min; the search took B's offset 2.
+    hints.searched(
+        BASE, 1, 2, ("tron", "B", BASE + 2), T0 + timedelta(hours=1), T0 + timedelta(minutes=10), T0
+    )
+    assert hints.target("tron", BASE, 1, 9, T0 + timedelta(minutes=1), set()) == ("tron", "A", BASE + 3)
+    # Past the earliest hold only the slot it took is known live.
+    assert hints.target("tron", BASE, 1, 9, T0 + timedelta(minutes=10), set()) == ("tron", "A", BASE + 1)
+    # A search over other addresses than the known ones teaches the slot, not the positions.
+    other = SlotHints()
+    other.saw_addresses("tron", ["A", "B"])
+    other.searched(BASE, 1, 3, ("tron", "B", BASE + 2), T0 + timedelta(hours=1), None, T0)
+    assert other.target("tron", BASE, 1, 9, T0, set()) == ("tron", "A", BASE + 1)
+
+
+def test_floors_outlive_the_slots_they_cover_but_stay_bounded() -> None:
+    hints = SlotHints(limit=4)
+    hints.saw_addresses("tron", ["A"])
+    hour = T0 + timedelta(hours=1)
+    hints.searched(BASE, 1, 1, ("tron", "A", BASE + 3), hour, hour, T0)  # offsets 1 and 2 were live too
+    other = BASE + 90_000
+    for k in range(1, 5):  # another price's slots: past the limit, the oldest slot goes
+        hints.held(("tron", "A", other + k), hour, T0)
+    assert ("tron", "A", BASE + 3) not in hints._held
+    assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "A", BASE + 4)
+    for n in range(1, 20):  # many prices, each with its floor
+        price = BASE + 10_000 * n
+        hints.searched(price, 1, 1, ("tron", "A", price + 1), hour, None, T0)
+    assert len(hints._held) <= 4 and len(hints._floors) <= 4
+    assert hints.target("tron", BASE + 190_000, 1, 9, T0, set()) == ("tron", "A", BASE + 190_002)
+
+
+def test_each_slot_taken_right_after_the_floor_moves_it() -> None:
+    """So the floor covers every slot this process took at the price, and
+    forgetting those slots (past the limit) costs no search."""
+    hints = SlotHints()
+    hints.saw_addresses("tron", ["A", "B"])
+    hour = T0 + timedelta(hours=1)
+    for _ in range(3):
+        target = hints.target("tron", BASE, 1, 9, T0, set())
+        assert target is not None
+        hints.took(BASE, 1, target, hour, T0)
+    hints._held.clear()
+    assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "B", BASE + 2)
+    # A slot taken above a gap (a position planned by a batch in flight) leaves the floor where it is.
+    hints.took(BASE, 1, ("tron", "A", BASE + 3), hour, T0)
+    hints._held.clear()
+    assert hints.target("tron", BASE, 1, 9, T0, set()) == ("tron", "B", BASE + 2)
