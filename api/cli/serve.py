@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from engine.config import Settings
 
 log = logging.getLogger("usdtpay")
+STARTUP_FAILURE = 3  # uvicorn's exit code when the API's own listener cannot start
 
 
 def uvicorn_config(app: Any, *, host: str, port: int) -> Any:
@@ -52,7 +53,7 @@ def admin_server(settings: Settings) -> Any:
 
 async def _serve(
     settings: Settings, host: str, port: int, with_workers: bool, without: frozenset[str] = frozenset()
-) -> None:
+) -> int:
     import uvicorn
 
     from api.http.app import create_app
@@ -72,20 +73,40 @@ async def _serve(
             log.info("starting worker %s", name)
             tasks.append(asyncio.create_task(supervise(name, worker, ctx), name=name))
     console = admin_server(settings) if settings.admin.bind else None
-    console_task = asyncio.create_task(console.serve(), name="admin") if console else None
+    console_task = None
+    if console is not None:
+        console_task = asyncio.create_task(_console(console, server, settings.admin.bind), name="admin")
     freezing = asyncio.create_task(_freeze_when_started(server), name="gc-freeze")
+    started = True
     try:
         await server.serve()
     finally:
         if console is not None and console_task is not None:
             console.should_exit = True  # a clean shutdown, lifespan included
             await asyncio.wait([console_task], timeout=15)
+            if console_task.done() and not console_task.cancelled() and console_task.exception() is None:
+                started = console_task.result()
         freezing.cancel()
         ctx.stop.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine.dispose()
+    return 0 if started else STARTUP_FAILURE
+
+
+async def _console(console: Any, api: Any, bind: str) -> bool:
+    """The console's server; False if it could not start. The API then
+    stops too: a console that was asked for and does not listen is a
+    failure to see at once, not when it is needed."""
+    try:
+        await console.serve()
+    except SystemExit:  # uvicorn's answer to a listener it could not open, logged just before
+        log.error("the operator console could not listen on USDTPAY_ADMIN__BIND=%s: free that port or set "
+                  "another host:port (empty serves the console on the API's listener)", bind)  # fmt: skip
+        api.should_exit = True
+        return False
+    return True
 
 
 async def _freeze_when_started(server: Any) -> None:
@@ -109,8 +130,7 @@ def serve(
 
     configure_logging(settings)
     log.info("usdtpay listening on http://%s:%d (workers: %s)", host, port, with_workers)
-    asyncio.run(_serve(settings, host, port, with_workers, without))
-    return 0
+    return asyncio.run(_serve(settings, host, port, with_workers, without))
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -178,7 +178,7 @@ def _wait_healthy(handle: Served) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if handle.process.poll() is not None:
-            if "address already in use" in handle.log().lower():
+            if f"('127.0.0.1', {handle.port}): address already in use" in handle.log():
                 raise _PortTaken
             raise RuntimeError(f"usdtpay serve exited early:\n{handle.log()[-4000:]}")
         try:
