@@ -16,6 +16,7 @@ from engine.amounts import Slot
 from engine.models import Merchant, Wallet
 from engine.orders import pg_create
 from engine.orders.pg_slots import SlotHints
+from engine.work import ConnectionRunner
 from tests.dbharness import Db
 from tests.factories import make_wallets
 from tests.unit.engine.orders.test_pg_create import (
@@ -185,7 +186,8 @@ async def test_a_price_whose_slots_were_forgotten_costs_one_search_not_one_per_s
     live, so the next creates at that price take without searching."""
     wallets = await make_wallets(pg_db, "tron", 2)
     assert [await create(pg_db, merchant) for _ in range(5)][-1] == Slot(wallets[0].address, BASE + 3)
-    [hints] = pg_create._HINTS.values()
+    assert isinstance(pg_db.work, ConnectionRunner) and pg_db.work.batches is not None
+    hints = pg_create._HINTS[pg_db.work.batches]
     hints._held.clear()
     hints._floors.clear()
     passes = spy_on_passes(monkeypatch)
