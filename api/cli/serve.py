@@ -77,7 +77,7 @@ async def _serve(
     if console is not None:
         console_task = asyncio.create_task(_console(console, server, settings.admin.bind), name="admin")
     freezing = asyncio.create_task(_freeze_when_started(server), name="gc-freeze")
-    started = True
+    console_listened = True
     try:
         await server.serve()
     finally:
@@ -85,14 +85,14 @@ async def _serve(
             console.should_exit = True  # a clean shutdown, lifespan included
             await asyncio.wait([console_task], timeout=15)
             if console_task.done() and not console_task.cancelled() and console_task.exception() is None:
-                started = console_task.result()
+                console_listened = console_task.result()
         freezing.cancel()
         ctx.stop.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine.dispose()
-    return 0 if started else STARTUP_FAILURE
+    return 0 if console_listened else STARTUP_FAILURE
 
 
 async def _console(console: Any, api: Any, bind: str) -> bool:

@@ -123,9 +123,10 @@ class SlotHints:
         (None: it read none). So every position up to the taken one is live
         until the earlier of the two."""
         self.held(taken, held_until, now)
-        known = self._addresses.get(taken[0])
         # Positions are the known addresses'; a floor counted on others would only mislead.
-        position = self._position(base, step, taken) if known and len(known) == addresses else None
+        if len(self._addresses.get(taken[0], ())) != addresses:
+            return
+        position = self._position(base, step, taken)
         if position is None:
             return
         until = held_until if live_until is None else min(held_until, live_until)
